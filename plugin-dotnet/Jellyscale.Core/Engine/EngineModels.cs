@@ -1,0 +1,191 @@
+using System.Collections.Generic;
+using System.Text.Json.Serialization;
+
+namespace Jellyscale.Core.Engine;
+
+/// <summary>Engine configuration (<c>jellyscale_engine_new</c>); null members are left out so the library's defaults apply.</summary>
+public sealed record EngineConfig
+{
+    /// <summary>Gets the folder for in-progress jobs.</summary>
+    public string? CacheDir { get; init; }
+
+    /// <summary>Gets the folder for finished files.</summary>
+    public string? OutputDir { get; init; }
+
+    /// <summary>Gets the ffmpeg path.</summary>
+    public string? FfmpegPath { get; init; }
+
+    /// <summary>Gets the ffprobe path.</summary>
+    public string? FfprobePath { get; init; }
+
+    /// <summary>Gets the number of jobs encoding at once.</summary>
+    public int? MaxConcurrentJobs { get; init; }
+
+    /// <summary>Gets the number of jobs waiting at most.</summary>
+    public int? MaxQueuedJobs { get; init; }
+
+    /// <summary>Gets the HLS segment length in seconds.</summary>
+    public int? SegmentSeconds { get; init; }
+
+    /// <summary>Gets the backend: auto, cpu, nvenc, vaapi or qsv.</summary>
+    public string? Backend { get; init; }
+
+    /// <summary>Gets the default scale factor.</summary>
+    public int? DefaultScale { get; init; }
+
+    /// <summary>Gets the default maximum output height.</summary>
+    public int? MaxHeight { get; init; }
+
+    /// <summary>Gets the VA-API device.</summary>
+    public string? VaapiDevice { get; init; }
+}
+
+/// <summary>A request to upscale one file for streaming (<c>jellyscale_start_stream</c>).</summary>
+public sealed record StreamRequest
+{
+    /// <summary>Gets the absolute path of the source file.</summary>
+    public required string Input { get; init; }
+
+    /// <summary>Gets the output codec: h264 or hevc.</summary>
+    public required string Codec { get; init; }
+
+    /// <summary>Gets the scale factor.</summary>
+    public int? Scale { get; init; }
+
+    /// <summary>Gets the maximum output height.</summary>
+    public int? MaxHeight { get; init; }
+
+    /// <summary>Gets the absolute ffprobe index of the audio stream to use.</summary>
+    public int? AudioStream { get; init; }
+
+    /// <summary>Gets the segment to start encoding at.</summary>
+    public int? StartSegment { get; init; }
+}
+
+/// <summary>An error as the library reports it.</summary>
+public sealed record EngineError
+{
+    /// <summary>Gets the error code.</summary>
+    public string Code { get; init; } = "internal";
+
+    /// <summary>Gets the message.</summary>
+    public string? Message { get; init; }
+}
+
+/// <summary>The state of one upscale job.</summary>
+public sealed record JobStatus
+{
+    /// <summary>Gets the job id (32 lowercase hex).</summary>
+    public string JobId { get; init; } = string.Empty;
+
+    /// <summary>Gets the state: queued, probing, running, finalizing, done, failed or cancelled.</summary>
+    public string State { get; init; } = string.Empty;
+
+    /// <summary>Gets the source path.</summary>
+    public string Input { get; init; } = string.Empty;
+
+    /// <summary>Gets the output codec.</summary>
+    public string Codec { get; init; } = string.Empty;
+
+    /// <summary>Gets the output width.</summary>
+    public int Width { get; init; }
+
+    /// <summary>Gets the output height.</summary>
+    public int Height { get; init; }
+
+    /// <summary>Gets the source width.</summary>
+    public int SourceWidth { get; init; }
+
+    /// <summary>Gets the source height.</summary>
+    public int SourceHeight { get; init; }
+
+    /// <summary>Gets the duration in seconds.</summary>
+    public double DurationSeconds { get; init; }
+
+    /// <summary>Gets the number of segments of the whole video.</summary>
+    public int SegmentCount { get; init; }
+
+    /// <summary>Gets the nominal segment length.</summary>
+    public double SegmentSeconds { get; init; }
+
+    /// <summary>Gets the segment container: ts or mp4.</summary>
+    public string SegmentContainer { get; init; } = "ts";
+
+    /// <summary>Gets the number of segments ready.</summary>
+    public int SegmentsReady { get; init; }
+
+    /// <summary>Gets the ready segment ranges, inclusive.</summary>
+    public IReadOnlyList<IReadOnlyList<int>> ReadyRanges { get; init; } = [];
+
+    /// <summary>Gets the progress, 0 to 1.</summary>
+    public double Progress { get; init; }
+
+    /// <summary>Gets the encoding frame rate.</summary>
+    public double Fps { get; init; }
+
+    /// <summary>Gets the encoding speed relative to real time.</summary>
+    public double Speed { get; init; }
+
+    /// <summary>Gets the encoder position in seconds.</summary>
+    public double PositionSeconds { get; init; }
+
+    /// <summary>Gets the estimated seconds left, when known.</summary>
+    public double? EtaSeconds { get; init; }
+
+    /// <summary>Gets the RFC 6381 codecs string.</summary>
+    public string Codecs { get; init; } = string.Empty;
+
+    /// <summary>Gets the estimated bandwidth in bits per second.</summary>
+    public long Bandwidth { get; init; }
+
+    /// <summary>Gets the finished file, once written.</summary>
+    public string? FinalPath { get; init; }
+
+    /// <summary>Gets the error of a failed job.</summary>
+    public EngineError? Error { get; init; }
+
+    /// <summary>Gets a value indicating whether the job can still produce segments or is done.</summary>
+    [JsonIgnore]
+    public bool IsUsable => State is "queued" or "probing" or "running" or "finalizing" or "done";
+
+    /// <summary>Gets a value indicating whether the job is still working.</summary>
+    [JsonIgnore]
+    public bool IsActive => State is "queued" or "probing" or "running" or "finalizing";
+}
+
+/// <summary>A ready segment (<c>jellyscale_wait_segment</c> callback).</summary>
+public sealed record SegmentInfo
+{
+    /// <summary>Gets the segment index.</summary>
+    public int Index { get; init; }
+
+    /// <summary>Gets the absolute path of the segment file.</summary>
+    public string Path { get; init; } = string.Empty;
+
+    /// <summary>Gets the duration in seconds.</summary>
+    public double Duration { get; init; }
+
+    /// <summary>Gets the fMP4 initialization segment, for mp4 containers.</summary>
+    public string? InitPath { get; init; }
+
+    /// <summary>Gets the byte offset inside <see cref="Path"/> when the segment is a range of a finished file.</summary>
+    public long? Offset { get; init; }
+
+    /// <summary>Gets the byte length when the segment is a range of a finished file.</summary>
+    public long? Length { get; init; }
+}
+
+/// <summary>Source-generated JSON for the library's snake_case documents.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(EngineConfig))]
+[JsonSerializable(typeof(StreamRequest))]
+[JsonSerializable(typeof(EngineError))]
+[JsonSerializable(typeof(JobStatus))]
+[JsonSerializable(typeof(List<JobStatus>))]
+[JsonSerializable(typeof(SegmentInfo))]
+public sealed partial class EngineJsonContext : JsonSerializerContext
+{
+}

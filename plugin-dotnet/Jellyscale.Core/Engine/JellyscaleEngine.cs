@@ -1,0 +1,208 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Jellyscale.Core.Native;
+
+namespace Jellyscale.Core.Engine;
+
+/// <summary>The real engine: one libjellyscale engine handle, thread-safe like the library itself.</summary>
+public sealed unsafe class JellyscaleEngine : IStreamEngine, IDisposable
+{
+    private readonly EngineHandle _handle;
+
+    private JellyscaleEngine(EngineHandle handle)
+    {
+        _handle = handle;
+    }
+
+    /// <summary>Loads the library from <paramref name="libraryPath"/> and creates an engine.</summary>
+    /// <param name="libraryPath">Full path of libjellyscale.so.</param>
+    /// <param name="config">The configuration.</param>
+    /// <returns>The engine.</returns>
+    /// <exception cref="JellyscaleException">The library rejected the configuration.</exception>
+    public static JellyscaleEngine Create(string libraryPath, EngineConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        NativeLibraryLoader.Load(libraryPath);
+        var json = JsonSerializer.Serialize(config, EngineJsonContext.Default.EngineConfig);
+        var status = NativeMethods.jellyscale_engine_new(json, out var handle, out var error);
+        var errorJson = NativeMethods.TakeString(error);
+        if (status != JellyscaleStatus.Ok)
+        {
+            handle.SetHandleAsInvalid();
+            handle.Dispose();
+            throw JellyscaleException.FromStatus(status, errorJson);
+        }
+
+        return new JellyscaleEngine(handle);
+    }
+
+    /// <inheritdoc />
+    public JobStatus StartStream(StreamRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var json = JsonSerializer.Serialize(request, EngineJsonContext.Default.StreamRequest);
+        var status = NativeMethods.jellyscale_start_stream(_handle, json, out var result);
+        return Deserialize(status, result, EngineJsonContext.Default.JobStatus);
+    }
+
+    /// <inheritdoc />
+    public JobStatus GetStatus(string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        var status = NativeMethods.jellyscale_status(_handle, jobId, out var result);
+        return Deserialize(status, result, EngineJsonContext.Default.JobStatus);
+    }
+
+    /// <inheritdoc />
+    public void Cancel(string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        var status = NativeMethods.jellyscale_cancel(_handle, jobId);
+        if (status != JellyscaleStatus.Ok)
+        {
+            throw JellyscaleException.FromStatus(status, null);
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<JobStatus> ListJobs()
+    {
+        var status = NativeMethods.jellyscale_list_jobs(_handle, out var result);
+        return Deserialize(status, result, EngineJsonContext.Default.ListJobStatus);
+    }
+
+    /// <inheritdoc />
+    public string GetPlaylist(string jobId, string uriQuery)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentNullException.ThrowIfNull(uriQuery);
+        var status = NativeMethods.jellyscale_playlist(_handle, jobId, uriQuery, out var result);
+        var text = NativeMethods.TakeString(result);
+        if (status != JellyscaleStatus.Ok)
+        {
+            throw JellyscaleException.FromStatus(status, text);
+        }
+
+        return text ?? throw new JellyscaleException("libjellyscale returned no playlist");
+    }
+
+    /// <inheritdoc />
+    public Task<SegmentInfo> WaitSegmentAsync(string jobId, int index, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<SegmentInfo>(cancellationToken);
+        }
+
+        var timeoutMs = (uint)Math.Clamp(timeout.TotalMilliseconds, 0, uint.MaxValue);
+        var waiter = new SegmentWaiter();
+
+        // The handle keeps the waiter alive until the library's callback, which fires exactly once
+        // for an accepted wait, even when the engine is freed first.
+        var gcHandle = GCHandle.Alloc(waiter);
+        JellyscaleStatus status;
+        try
+        {
+            status = NativeMethods.jellyscale_wait_segment(_handle, jobId, (uint)index, timeoutMs, &OnSegment, GCHandle.ToIntPtr(gcHandle));
+        }
+        catch
+        {
+            gcHandle.Free();
+            throw;
+        }
+
+        if (status != JellyscaleStatus.Ok)
+        {
+            // A rejected wait never calls back.
+            gcHandle.Free();
+            return Task.FromException<SegmentInfo>(JellyscaleException.FromStatus(status, null));
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            // The native wait runs on to its own timeout; only our await ends early.
+            waiter.Registration = cancellationToken.Register(
+                static state => ((SegmentWaiter)state!).Completion.TrySetCanceled(),
+                waiter);
+        }
+
+        return waiter.Completion.Task;
+    }
+
+    /// <summary>Frees the engine; the library stops its ffmpeg children and completes pending waits with an error.</summary>
+    public void Dispose() => _handle.Dispose();
+
+    private static T Deserialize<T>(JellyscaleStatus status, IntPtr result, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+    {
+        var json = NativeMethods.TakeString(result);
+        if (status != JellyscaleStatus.Ok)
+        {
+            throw JellyscaleException.FromStatus(status, json);
+        }
+
+        if (json is null)
+        {
+            throw new JellyscaleException("libjellyscale returned OK without a result");
+        }
+
+        return JsonSerializer.Deserialize(json, typeInfo) ?? throw new JellyscaleException("libjellyscale returned null");
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void OnSegment(IntPtr userData, JellyscaleStatus status, IntPtr json)
+    {
+        // Runs on an engine thread: nothing may throw back into the library.
+        try
+        {
+            var gcHandle = GCHandle.FromIntPtr(userData);
+            var waiter = (SegmentWaiter)gcHandle.Target!;
+            gcHandle.Free();
+            waiter.Complete(status, Marshal.PtrToStringUTF8(json));
+        }
+        catch (Exception)
+        {
+            // Nothing sensible to do on a foreign thread; the awaiting request times out on its own.
+        }
+    }
+
+    private sealed class SegmentWaiter
+    {
+        public TaskCompletionSource<SegmentInfo> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public void Complete(JellyscaleStatus status, string? json)
+        {
+            Registration.Dispose();
+            try
+            {
+                if (status != JellyscaleStatus.Ok)
+                {
+                    Completion.TrySetException(JellyscaleException.FromStatus(status, json));
+                    return;
+                }
+
+                var info = json is null ? null : JsonSerializer.Deserialize(json, EngineJsonContext.Default.SegmentInfo);
+                if (info is null)
+                {
+                    Completion.TrySetException(new JellyscaleException("segment callback without JSON"));
+                }
+                else
+                {
+                    Completion.TrySetResult(info);
+                }
+            }
+            catch (JsonException e)
+            {
+                Completion.TrySetException(new JellyscaleException("segment callback JSON unreadable", e));
+            }
+        }
+    }
+}

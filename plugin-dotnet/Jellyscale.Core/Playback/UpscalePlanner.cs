@@ -1,0 +1,41 @@
+using Jellyscale.Core.Engine;
+
+namespace Jellyscale.Core.Playback;
+
+/// <summary>Decides whether a source is worth upscaling and builds the engine request.</summary>
+public static class UpscalePlanner
+{
+    /// <summary>Builds the start_stream request, or null when upscaling is pointless or impossible.</summary>
+    /// <param name="source">The source.</param>
+    /// <param name="target">The target size.</param>
+    /// <param name="format">The chosen output format.</param>
+    /// <returns>The request, or null.</returns>
+    public static StreamRequest? Plan(SourceFacts source, UpscaleTarget target, OutputFormat format)
+    {
+        System.ArgumentNullException.ThrowIfNull(source);
+        System.ArgumentNullException.ThrowIfNull(target);
+        System.ArgumentNullException.ThrowIfNull(format);
+
+        // Live TV, remote URLs and audio-only items have nothing the engine can read or scale.
+        if (!source.IsLocalFile || source.IsInfinite || string.IsNullOrEmpty(source.Path)
+            || source.VideoHeight is not > 0)
+        {
+            return null;
+        }
+
+        var height = source.VideoHeight.Value;
+        if (target.OutputHeight(height) <= height)
+        {
+            return null;
+        }
+
+        return new StreamRequest
+        {
+            Input = source.Path,
+            Codec = format.Codec,
+            Scale = target.Mode == TargetMode.Scale ? target.ScaleFactor : null,
+            MaxHeight = target.MaxHeight,
+            AudioStream = source.AudioStreamIndex,
+        };
+    }
+}
