@@ -107,6 +107,18 @@ public sealed class PlaybackLifetime
         }
     }
 
+    /// <summary>Gets a value indicating whether any job is tracked (hot or not yet collected).</summary>
+    public bool HasJobs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _jobs.Count > 0;
+            }
+        }
+    }
+
     /// <summary>Whether a job is being watched right now.</summary>
     /// <param name="jobId">The job id.</param>
     /// <returns>True while hot.</returns>

@@ -1,0 +1,115 @@
+using System;
+using Jellyscale.Core.Lifetime;
+using Jellyscale.Core.Playback;
+using MediaBrowser.Model.Plugins;
+
+namespace Jellyscale.Plugin.Configuration;
+
+/// <summary>Where finished upscaled files go.</summary>
+public enum OutputLocation
+{
+    /// <summary>A folder of their own (default: under Jellyfin's data folder).</summary>
+    CacheFolder,
+
+    /// <summary>Also beside the original, as a Jellyfin version "Name - Upscaled 2160p.ext".</summary>
+    BesideOriginal,
+}
+
+/// <summary>The plugin's settings, edited on its dashboard page and stored by Jellyfin as XML.</summary>
+public class PluginConfiguration : BasePluginConfiguration
+{
+    /// <summary>Gets or sets a value indicating whether clients are sent the upscaled stream.</summary>
+    public bool UseUpscaledStream { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the toggle applies to every user.</summary>
+    public bool ApplyToAllUsers { get; set; } = true;
+
+    /// <summary>Gets or sets the users it applies to when not all (Jellyfin user ids).</summary>
+    public string[] UserIds { get; set; } = Array.Empty<string>();
+
+    /// <summary>Gets or sets how the target size is given.</summary>
+    public TargetMode TargetMode { get; set; } = TargetMode.Scale;
+
+    /// <summary>Gets or sets the scale factor.</summary>
+    public int ScaleFactor { get; set; } = 2;
+
+    /// <summary>Gets or sets the maximum output height (the target in max-height mode, a cap otherwise).</summary>
+    public int MaxHeight { get; set; } = 2160;
+
+    /// <summary>Gets or sets the codec policy.</summary>
+    public CodecPolicy CodecPolicy { get; set; } = CodecPolicy.FollowClient;
+
+    /// <summary>Gets or sets the backend (auto, cpu, nvenc, vaapi, qsv); empty: what Jellyfin's encoding settings use.</summary>
+    public string Backend { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the ffmpeg path; empty: Jellyfin's configured ffmpeg.</summary>
+    public string FfmpegPath { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the ffprobe path; empty: Jellyfin's configured ffprobe.</summary>
+    public string FfprobePath { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the HLS segment length in seconds.</summary>
+    public int SegmentSeconds { get; set; } = 4;
+
+    /// <summary>Gets or sets where finished files go.</summary>
+    public OutputLocation OutputLocation { get; set; } = OutputLocation.CacheFolder;
+
+    /// <summary>Gets or sets the folder for finished files; empty: under Jellyfin's data folder.</summary>
+    public string OutputDirectory { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the number of jobs encoding at once.</summary>
+    public int MaxConcurrentJobs { get; set; } = 1;
+
+    /// <summary>Gets or sets the age after which stored files are removed (days, 0: never).</summary>
+    public int CleanupMaxAgeDays { get; set; } = 30;
+
+    /// <summary>Gets or sets the total size kept (GB, 0: unlimited).</summary>
+    public int CleanupMaxSizeGb { get; set; } = 200;
+
+    /// <summary>Gets or sets what happens to a job nobody watches any more.</summary>
+    public IdlePolicy AfterViewerLeaves { get; set; } = IdlePolicy.FinishInBackground;
+
+    /// <summary>Gets or sets how long a job stays hot without pings (seconds).</summary>
+    public int IdleTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Gets or sets how long a segment request waits for the encoder (seconds).</summary>
+    public int SegmentWaitSeconds { get; set; } = 60;
+
+    /// <summary>Gets or sets the libraries the pre-upscale task works through (library item ids).</summary>
+    public string[] PreUpscaleLibraryIds { get; set; } = Array.Empty<string>();
+
+    /// <summary>Whether the upscaled stream applies to a user.</summary>
+    /// <param name="userId">The Jellyfin user id, if known.</param>
+    /// <returns>True when the toggle is on for that user.</returns>
+    public bool AppliesTo(Guid? userId)
+    {
+        if (!UseUpscaledStream)
+        {
+            return false;
+        }
+
+        if (ApplyToAllUsers)
+        {
+            return true;
+        }
+
+        if (userId is not { } id || id == Guid.Empty)
+        {
+            return false;
+        }
+
+        foreach (var entry in UserIds)
+        {
+            if (Guid.TryParse(entry, out var allowed) && allowed == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The target size as the planner takes it.</summary>
+    /// <returns>The target.</returns>
+    public UpscaleTarget Target() => new(TargetMode, ScaleFactor, MaxHeight);
+}

@@ -1,0 +1,41 @@
+using System.IO;
+using Jellyscale.Core.Engine;
+using Jellyscale.Plugin.Configuration;
+
+namespace Jellyscale.Plugin.Engine;
+
+/// <summary>What the engine inherits from Jellyfin when the admin left a setting empty.</summary>
+/// <param name="DataPath">Jellyfin's data folder.</param>
+/// <param name="CachePath">Jellyfin's cache folder.</param>
+/// <param name="FfmpegPath">Jellyfin's ffmpeg.</param>
+/// <param name="FfprobePath">Jellyfin's ffprobe.</param>
+/// <param name="HardwareAcceleration">Jellyfin's hardware acceleration type, as text.</param>
+/// <param name="VaapiDevice">Jellyfin's VA-API device.</param>
+public sealed record JellyfinDefaults(string DataPath, string CachePath, string? FfmpegPath, string? FfprobePath, string? HardwareAcceleration, string? VaapiDevice);
+
+/// <summary>Builds the engine configuration from the plugin's settings and Jellyfin's own.</summary>
+public static class EngineSettings
+{
+    /// <summary>Builds the configuration.</summary>
+    /// <param name="config">The plugin settings.</param>
+    /// <param name="jellyfin">Jellyfin's defaults.</param>
+    /// <returns>The engine configuration.</returns>
+    public static EngineConfig Build(PluginConfiguration config, JellyfinDefaults jellyfin)
+    {
+        System.ArgumentNullException.ThrowIfNull(config);
+        System.ArgumentNullException.ThrowIfNull(jellyfin);
+        return new EngineConfig
+        {
+            CacheDir = Path.Combine(jellyfin.CachePath, "jellyscale"),
+            OutputDir = Backends.PathOrDefault(config.OutputDirectory, Path.Combine(jellyfin.DataPath, "jellyscale", "upscaled")),
+            FfmpegPath = Backends.PathOrDefault(config.FfmpegPath, jellyfin.FfmpegPath),
+            FfprobePath = Backends.PathOrDefault(config.FfprobePath, jellyfin.FfprobePath),
+            MaxConcurrentJobs = Backends.Clamp(config.MaxConcurrentJobs, 1, 16),
+            SegmentSeconds = Backends.Clamp(config.SegmentSeconds, 1, 30),
+            Backend = Backends.Choose(config.Backend, jellyfin.HardwareAcceleration),
+            DefaultScale = Backends.Clamp(config.ScaleFactor, 1, 8),
+            MaxHeight = Backends.Clamp(config.MaxHeight, 144, 4320),
+            VaapiDevice = string.IsNullOrWhiteSpace(jellyfin.VaapiDevice) ? null : jellyfin.VaapiDevice,
+        };
+    }
+}
