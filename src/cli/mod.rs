@@ -1,0 +1,255 @@
+//! Command-line parsing and the subcommands.
+
+mod sample;
+mod watch;
+
+use clap::{Args, Parser, Subcommand};
+use jellyscale::engine::{check_backend, GPU_BACKENDS};
+use jellyscale::plan::display_args;
+use jellyscale::{Backend, Codec, Config, Engine, Error, StreamRequest};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "jellyscale", version, about = "Real-time upscaling: HLS while encoding, a verified final file")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Upscale a file to the end and print the finished file's path.
+    Upscale {
+        /// Source video.
+        input: PathBuf,
+        #[command(flatten)]
+        opts: JobOpts,
+        /// One JSON status line per update instead of a progress bar.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a job and serve it over HTTP as HLS while it encodes (a sample clip when no input).
+    Serve {
+        /// Source video; a generated sample when absent.
+        input: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8097")]
+        listen: String,
+        #[command(flatten)]
+        opts: JobOpts,
+    },
+    /// Print what ffprobe finds in a file, as JSON.
+    Probe {
+        /// Source video.
+        input: PathBuf,
+        #[command(flatten)]
+        opts: EngineOpts,
+    },
+    /// Show what the configured ffmpeg can do and which backends really work.
+    Caps {
+        #[command(flatten)]
+        opts: EngineOpts,
+    },
+    /// Print the ffmpeg command a job would run.
+    Plan {
+        /// Source video.
+        input: PathBuf,
+        #[command(flatten)]
+        opts: JobOpts,
+        /// First segment of the run.
+        #[arg(long, default_value_t = 0)]
+        start_segment: u32,
+    },
+}
+
+#[derive(Args, Clone)]
+struct EngineOpts {
+    /// Working folder for segments and manifests.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// ffmpeg binary (default: found on PATH).
+    #[arg(long)]
+    ffmpeg: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct JobOpts {
+    #[command(flatten)]
+    engine: EngineOpts,
+    /// Folder for the finished file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Scale factor.
+    #[arg(long, conflicts_with = "height")]
+    scale: Option<u32>,
+    /// Output height (the source is scaled up to it).
+    #[arg(long)]
+    height: Option<u32>,
+    /// Output codec.
+    #[arg(long, value_enum, default_value_t = Codec::H264)]
+    codec: Codec,
+    /// Encoder backend.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    backend: Backend,
+    /// Segment length in seconds.
+    #[arg(long, default_value_t = 4)]
+    segment_seconds: u32,
+}
+
+impl EngineOpts {
+    fn config(&self) -> Config {
+        let mut c = Config::default();
+        if let Some(d) = &self.cache_dir {
+            c.cache_dir = d.clone();
+        }
+        c.ffmpeg_path = self.ffmpeg.clone();
+        c
+    }
+}
+
+impl JobOpts {
+    fn config(&self) -> Config {
+        let mut c = self.engine.config();
+        c.output_dir = self.out.clone();
+        c.backend = self.backend;
+        c.segment_seconds = self.segment_seconds;
+        c.max_concurrent_jobs = 1;
+        c
+    }
+
+    fn request(&self, input: PathBuf) -> StreamRequest {
+        StreamRequest {
+            input,
+            codec: self.codec,
+            // An explicit height means "scale up to exactly this".
+            scale: if self.height.is_some() { Some(8) } else { self.scale },
+            max_height: self.height,
+            audio_stream: None,
+            start_segment: None,
+        }
+    }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("JELLYSCALE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match execute(cli.command) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            1
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Upscale { input, opts, json } => {
+            let engine = Engine::new(opts.config())?;
+            let status = engine.start(opts.request(input))?;
+            let job = engine.job(&status.job_id)?;
+            let done = watch::follow(&engine, &job, json)?;
+            println!("{}", done.display());
+            Ok(())
+        }
+        Command::Serve { input, listen, opts } => {
+            let mut config = opts.config();
+            config.max_concurrent_jobs = 2;
+            let engine = Engine::new(config)?;
+            let input = match input {
+                Some(i) => i,
+                None => sample::generate(&engine)?,
+            };
+            serve(&engine, opts.request(input), &listen)
+        }
+        Command::Probe { input, opts } => {
+            let engine = Engine::new(Config { backend: Backend::Cpu, ..opts.config() })?;
+            let info = engine.block_on(jellyscale::probe::probe(engine.ffprobe(), &input))?;
+            println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
+            Ok(())
+        }
+        Command::Caps { opts } => caps(&opts),
+        Command::Plan { input, opts, start_segment } => {
+            let engine = Engine::new(opts.config())?;
+            let (mut plan, timeline) = engine.block_on(engine.plan(&opts.request(input)))?;
+            plan.out_dir = engine.config().cache_dir.join("<job>");
+            let first = start_segment.min(timeline.count() - 1);
+            println!("{}", display_args(engine.ffmpeg(), &plan.encode_args(first, None)));
+            Ok(())
+        }
+    }
+}
+
+fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Error> {
+    let status = engine.start(request)?;
+    let handle = engine.handle();
+    engine.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| Error::invalid(e.to_string()))?;
+        println!("serving http://{addr}/master.m3u8");
+        println!("play it with: mpv http://{addr}/master.m3u8");
+        eprintln!(
+            "upscaling {} to {}x{} {} ({} segments); Ctrl-C stops",
+            status.input.display(),
+            status.width,
+            status.height,
+            status.codec,
+            status.segment_count
+        );
+        let app = jellyscale::server::router(handle.clone(), status.job_id.clone());
+        let job = handle.job(&status.job_id)?;
+        let reporter = tokio::spawn(async move {
+            let done = job.wait_terminal(std::time::Duration::from_secs(u64::MAX / 4)).await;
+            match done.final_path {
+                Some(p) => eprintln!("finished file: {}", p.display()),
+                None => eprintln!("job ended: {:?} {}", done.state, done.error.map(|e| e.message).unwrap_or_default()),
+            }
+        });
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+                eprintln!("stopping");
+            })
+            .await;
+        reporter.abort();
+        result.map_err(|e| Error::new(jellyscale::ErrorCode::Io, format!("server: {e}")))
+    })
+}
+
+fn caps(opts: &EngineOpts) -> Result<(), Error> {
+    let engine = Engine::new(Config { backend: Backend::Cpu, ..opts.config() })?;
+    let ffmpeg = engine.ffmpeg().to_path_buf();
+    let list = |flag: &str| -> String {
+        std::process::Command::new(&ffmpeg)
+            .args(["-hide_banner", flag])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let encoders = list("-encoders");
+    let filters = list("-filters");
+    let hwaccels = list("-hwaccels");
+    let has = |text: &str, name: &str| text.split_whitespace().any(|w| w == name);
+    let wanted_encoders = ["libx264", "libx265", "h264_nvenc", "hevc_nvenc", "h264_vaapi", "hevc_vaapi", "h264_qsv", "hevc_qsv"];
+    let wanted_filters = ["scale", "scale_cuda", "scale_npp", "scale_vaapi", "vpp_qsv", "libplacebo"];
+    let mut checks = vec![engine.block_on(check_backend(&ffmpeg, Backend::Cpu, &engine.config().vaapi_device))];
+    for b in GPU_BACKENDS {
+        checks.push(engine.block_on(check_backend(&ffmpeg, b, &engine.config().vaapi_device)));
+    }
+    let report = serde_json::json!({
+        "ffmpeg": ffmpeg,
+        "encoders": wanted_encoders.iter().map(|e| (e.to_string(), serde_json::Value::Bool(has(&encoders, e)))).collect::<serde_json::Map<_, _>>(),
+        "filters": wanted_filters.iter().map(|f| (f.to_string(), serde_json::Value::Bool(has(&filters, f)))).collect::<serde_json::Map<_, _>>(),
+        "hwaccels": hwaccels.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+        "backends": checks,
+        "auto_picks": checks.iter().skip(1).find(|c| c.works).map_or(Backend::Cpu, |c| c.backend),
+    });
+    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! Engine configuration and stream requests: the JSON accepted by the CLI and the C ABI.
+//! Unknown fields are rejected so a typo never silently falls back to a default.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Which encoder family runs the upscale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The best backend that passes a one-frame test encode on this machine, else CPU.
+    #[default]
+    Auto,
+    /// libx264/libx265 with the `scale` filter (lanczos).
+    Cpu,
+    /// NVIDIA: CUDA decode, `scale_cuda` lanczos, NVENC.
+    Nvenc,
+    /// Intel/AMD through VAAPI.
+    Vaapi,
+    /// Intel Quick Sync.
+    Qsv,
+}
+
+/// Output video codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    /// H.264 in MPEG-TS segments: plays everywhere, Chromium included.
+    #[default]
+    H264,
+    /// HEVC in fragmented MP4 segments tagged `hvc1`.
+    Hevc,
+}
+
+impl Codec {
+    /// Lowercase name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::H264 => "h264",
+            Codec::Hevc => "hevc",
+        }
+    }
+}
+
+/// Engine-wide settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Per-job working folders (segments, manifests, ffmpeg logs).
+    pub cache_dir: PathBuf,
+    /// Where finished files go; defaults to `<cache_dir>/final`.
+    pub output_dir: Option<PathBuf>,
+    /// ffmpeg binary; found on PATH when absent.
+    pub ffmpeg_path: Option<PathBuf>,
+    /// ffprobe binary; found beside ffmpeg or on PATH when absent.
+    pub ffprobe_path: Option<PathBuf>,
+    /// Jobs encoding at once; more wait in the queue.
+    pub max_concurrent_jobs: usize,
+    /// Jobs allowed to wait; a start beyond that is refused as busy.
+    pub max_queued_jobs: usize,
+    /// HLS segment length in seconds.
+    pub segment_seconds: u32,
+    /// Encoder backend.
+    pub backend: Backend,
+    /// Scale factor used when a request names none.
+    pub default_scale: u32,
+    /// Output height cap used when a request names none.
+    pub max_height: u32,
+    /// VAAPI render node.
+    pub vaapi_device: String,
+    /// libx264/libx265 preset for the CPU backend.
+    pub cpu_preset: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        Config {
+            cache_dir: base.join("jellyscale"),
+            output_dir: None,
+            ffmpeg_path: None,
+            ffprobe_path: None,
+            max_concurrent_jobs: 2,
+            max_queued_jobs: 64,
+            segment_seconds: 4,
+            backend: Backend::Auto,
+            default_scale: 2,
+            max_height: 2160,
+            vaapi_device: "/dev/dri/renderD128".to_owned(),
+            cpu_preset: "veryfast".to_owned(),
+        }
+    }
+}
+
+const PRESETS: &[&str] = &[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+];
+
+impl Config {
+    /// Parses and validates a JSON config; `""` or `{}` gives the defaults.
+    pub fn from_json(text: &str) -> Result<Config> {
+        let config: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_json::from_str(text).map_err(|e| Error::invalid(format!("config: {e}")))?
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges; a config that passes can run jobs.
+    pub fn validate(&self) -> Result<()> {
+        let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(Error::invalid(format!("config: {msg}"))) };
+        check(!self.cache_dir.as_os_str().is_empty(), "cache_dir is empty")?;
+        check((1..=64).contains(&self.max_concurrent_jobs), "max_concurrent_jobs must be 1..=64")?;
+        check(self.max_queued_jobs <= 100_000, "max_queued_jobs must be at most 100000")?;
+        check((1..=60).contains(&self.segment_seconds), "segment_seconds must be 1..=60")?;
+        check((1..=8).contains(&self.default_scale), "default_scale must be 1..=8")?;
+        check((144..=8640).contains(&self.max_height), "max_height must be 144..=8640")?;
+        check(PRESETS.contains(&self.cpu_preset.as_str()), "cpu_preset must be an x264 preset name")?;
+        check(self.vaapi_device.starts_with('/'), "vaapi_device must be an absolute path")?;
+        Ok(())
+    }
+
+    /// The folder finished files are written to.
+    pub fn final_dir(&self) -> PathBuf {
+        self.output_dir.clone().unwrap_or_else(|| self.cache_dir.join("final"))
+    }
+}
+
+/// One viewer's (or the CLI's) request to upscale a source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamRequest {
+    /// Source file path.
+    pub input: PathBuf,
+    /// Output codec.
+    #[serde(default)]
+    pub codec: Codec,
+    /// Scale factor; the config's default when absent.
+    #[serde(default)]
+    pub scale: Option<u32>,
+    /// Output height cap; the config's when absent.
+    #[serde(default)]
+    pub max_height: Option<u32>,
+    /// Absolute stream index of the audio track to keep; the first audio track when absent.
+    #[serde(default)]
+    pub audio_stream: Option<u32>,
+    /// Segment the viewer wants first (a start position).
+    #[serde(default)]
+    pub start_segment: Option<u32>,
+}
+
+impl StreamRequest {
+    /// Parses a request JSON and checks its ranges.
+    pub fn from_json(text: &str) -> Result<StreamRequest> {
+        let req: StreamRequest =
+            serde_json::from_str(text).map_err(|e| Error::invalid(format!("request: {e}")))?;
+        if req.input.as_os_str().is_empty() {
+            return Err(Error::invalid("request: input is empty"));
+        }
+        if matches!(req.scale, Some(s) if !(1..=8).contains(&s)) {
+            return Err(Error::invalid("request: scale must be 1..=8"));
+        }
+        if matches!(req.max_height, Some(h) if !(144..=8640).contains(&h)) {
+            return Err(Error::invalid("request: max_height must be 144..=8640"));
+        }
+        Ok(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_gives_defaults() {
+        let c = Config::from_json("{}").unwrap();
+        assert_eq!(c.segment_seconds, 4);
+        assert_eq!(c.default_scale, 2);
+        assert_eq!(c.max_height, 2160);
+        assert_eq!(c.backend, Backend::Auto);
+    }
+
+    #[test]
+    fn unknown_config_field_is_rejected_by_name() {
+        let e = Config::from_json(r#"{"segment_second": 4}"#).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidArgument);
+        assert!(e.message.contains("segment_second"), "{}", e.message);
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected() {
+        for bad in [
+            r#"{"segment_seconds": 0}"#,
+            r#"{"max_concurrent_jobs": 0}"#,
+            r#"{"backend": "cuda"}"#,
+            r#"{"cpu_preset": "-bad"}"#,
+            r#"{"max_height": 10}"#,
+            "not json",
+        ] {
+            assert!(Config::from_json(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn request_needs_input_and_rejects_unknown_fields() {
+        assert!(StreamRequest::from_json(r#"{"codec":"h264"}"#).is_err());
+        assert!(StreamRequest::from_json(r#"{"input":"/a","colour":1}"#).is_err());
+        assert!(StreamRequest::from_json(r#"{"input":"/a","codec":"vp9"}"#).is_err());
+        let r = StreamRequest::from_json(r#"{"input":"/a b.mkv","codec":"hevc","scale":2}"#).unwrap();
+        assert_eq!(r.codec, Codec::Hevc);
+        assert_eq!(r.scale, Some(2));
+    }
+}

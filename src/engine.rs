@@ -1,0 +1,367 @@
+//! The job registry: one job per (source, size, mtime, output profile), bounded concurrency with
+//! a queue, status, cancel and an orderly shutdown. The engine owns its tokio runtime so callers
+//! from any thread (the CLI, C, .NET) share one.
+
+use crate::config::{Backend, Config, StreamRequest};
+use crate::error::{Error, ErrorCode, Result};
+use crate::job::{Job, JobState, JobStatus, SegmentInfo, Tools};
+use crate::plan::{self, Container, EncodePlan, Profile};
+use crate::playlist::{self, Timeline};
+use crate::probe;
+use crate::store::{JobDir, Manifest};
+use parking_lot::Mutex;
+use sha2::Digest;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+use tokio::sync::Semaphore;
+
+/// What a backend check found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackendCheck {
+    /// The backend.
+    pub backend: Backend,
+    /// Whether a one-frame test encode worked.
+    pub works: bool,
+    /// ffmpeg's reason when it did not.
+    pub reason: Option<String>,
+}
+
+struct Shared {
+    config: Config,
+    tools: Tools,
+    backend: Backend,
+    salt: [u8; 16],
+    jobs: Mutex<HashMap<String, Arc<Job>>>,
+    shutting_down: AtomicBool,
+}
+
+/// A cloneable handle for async code running on the engine's runtime (the HTTP server).
+#[derive(Clone)]
+pub struct EngineHandle {
+    shared: Arc<Shared>,
+}
+
+/// The engine: owns the runtime, the job registry and every ffmpeg it starts.
+pub struct Engine {
+    handle: EngineHandle,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+fn resolve_tool(configured: Option<&Path>, name: &str, beside: Option<&Path>) -> Result<PathBuf> {
+    let path = match configured {
+        Some(p) => p.to_path_buf(),
+        None => beside
+            .and_then(|b| b.parent())
+            .map(|dir| dir.join(name))
+            .filter(|p| p.is_file())
+            .or_else(|| which::which(name).ok())
+            .ok_or_else(|| Error::ffmpeg(format!("{name} not found on PATH (install ffmpeg or set {name}_path)")))?,
+    };
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(path),
+        Ok(_) => Err(Error::ffmpeg(format!("{name} at {} is not an executable file", path.display()))),
+        Err(e) => Err(Error::ffmpeg(format!("{name} at {}: {e}", path.display()))),
+    }
+}
+
+fn load_salt(cache_dir: &Path) -> Result<[u8; 16]> {
+    let path = cache_dir.join(".salt");
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(salt) = <[u8; 16]>::try_from(bytes.as_slice()) {
+            return Ok(salt);
+        }
+    }
+    let salt: [u8; 16] = rand::random();
+    crate::store::write_atomic(&path, &salt)?;
+    Ok(std::fs::read(&path).ok().and_then(|b| b.try_into().ok()).unwrap_or(salt))
+}
+
+/// Runs a one-frame test encode on `backend` with `ffmpeg`.
+pub async fn check_backend(ffmpeg: &Path, backend: Backend, vaapi_device: &str) -> BackendCheck {
+    let run = tokio::process::Command::new(ffmpeg)
+        .args(plan::capability_test_args(backend, vaapi_device))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let (works, reason) = match tokio::time::timeout(Duration::from_secs(20), run).await {
+        Ok(Ok(out)) if out.status.success() => (true, None),
+        Ok(Ok(out)) => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            (false, Some(err.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim().to_owned()))
+        }
+        Ok(Err(e)) => (false, Some(e.to_string())),
+        Err(_) => (false, Some("test encode timed out".to_owned())),
+    };
+    BackendCheck { backend, works, reason }
+}
+
+/// The GPU backends in order of preference for `auto`.
+pub const GPU_BACKENDS: [Backend; 3] = [Backend::Nvenc, Backend::Qsv, Backend::Vaapi];
+
+impl Engine {
+    /// Starts an engine: validates the config, finds ffmpeg/ffprobe, prepares the cache folder
+    /// and resolves `auto` to a backend that passes a test encode.
+    pub fn new(mut config: Config) -> Result<Engine> {
+        config.validate()?;
+        // Relative folders would move with the caller's working directory.
+        let absolute = |p: &Path| std::path::absolute(p).map_err(|e| Error::invalid(format!("config: {}: {e}", p.display())));
+        config.cache_dir = absolute(&config.cache_dir)?;
+        config.output_dir = config.output_dir.as_deref().map(absolute).transpose()?;
+        let ffmpeg = resolve_tool(config.ffmpeg_path.as_deref(), "ffmpeg", None)?;
+        let ffprobe = resolve_tool(config.ffprobe_path.as_deref(), "ffprobe", Some(&ffmpeg))?;
+        for dir in [config.cache_dir.clone(), config.final_dir()] {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+        }
+        let salt = load_salt(&config.cache_dir)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("jellyscale")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot start runtime: {e}")))?;
+        let backend = match config.backend {
+            Backend::Auto => runtime.block_on(async {
+                for b in GPU_BACKENDS {
+                    let check = check_backend(&ffmpeg, b, &config.vaapi_device).await;
+                    if check.works {
+                        return b;
+                    }
+                    tracing::info!("backend {b:?} unusable: {}", check.reason.unwrap_or_default());
+                }
+                tracing::info!("no GPU backend works here; using the CPU");
+                Backend::Cpu
+            }),
+            b => b,
+        };
+        let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs));
+        let shared = Arc::new(Shared {
+            tools: Tools { ffmpeg, ffprobe, slots },
+            backend,
+            salt,
+            config,
+            jobs: Mutex::new(HashMap::new()),
+            shutting_down: AtomicBool::new(false),
+        });
+        Ok(Engine { handle: EngineHandle { shared }, runtime: Some(runtime) })
+    }
+
+    /// A handle for async code on this engine's runtime.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// The engine's runtime, for running async code (servers, waits) on it.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("runtime lives until drop")
+    }
+
+    /// Blocks on a future on the engine's runtime. Not for use from inside that runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime().block_on(f)
+    }
+
+    /// Starts (or joins) the job for a request; see [`EngineHandle::start`].
+    pub fn start(&self, req: StreamRequest) -> Result<JobStatus> {
+        self.block_on(self.handle.start(req))
+    }
+
+    /// Cancels every job, waits for their ffmpeg processes to be gone, then stops the runtime.
+    /// Finished files and segments on disk stay.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(rt) = self.runtime.take() else { return };
+        self.handle.shared.shutting_down.store(true, Ordering::SeqCst);
+        self.handle.shared.tools.slots.close();
+        let jobs: Vec<Arc<Job>> = self.handle.shared.jobs.lock().values().cloned().collect();
+        rt.block_on(async {
+            for j in &jobs {
+                j.cancel();
+            }
+            for j in &jobs {
+                j.wait_terminal(Duration::from_secs(30)).await;
+            }
+        });
+        rt.shutdown_timeout(Duration::from_secs(5));
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::ops::Deref for Engine {
+    type Target = EngineHandle;
+    fn deref(&self) -> &EngineHandle {
+        &self.handle
+    }
+}
+
+impl EngineHandle {
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The backend jobs use (`auto` resolved).
+    pub fn backend(&self) -> Backend {
+        self.shared.backend
+    }
+
+    /// The ffmpeg binary jobs run.
+    pub fn ffmpeg(&self) -> &Path {
+        &self.shared.tools.ffmpeg
+    }
+
+    /// The ffprobe binary.
+    pub fn ffprobe(&self) -> &Path {
+        &self.shared.tools.ffprobe
+    }
+
+    /// Looks a job up by id.
+    pub fn job(&self, id: &str) -> Result<Arc<Job>> {
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            return Err(Error::not_found("malformed job id"));
+        }
+        self.shared.jobs.lock().get(id).cloned().ok_or_else(|| Error::not_found(format!("no job {id}")))
+    }
+
+    /// Probes a request's source and plans its job without starting anything.
+    pub async fn plan(&self, req: &StreamRequest) -> Result<(EncodePlan, Timeline)> {
+        let c = &self.shared.config;
+        let input = std::path::absolute(&req.input).map_err(|e| Error::bad_input(format!("bad input path: {e}")))?;
+        let media = probe::probe(self.ffprobe(), &input).await?;
+        let (width, height) = plan::target_size(
+            media.width,
+            media.height,
+            req.scale.unwrap_or(c.default_scale),
+            req.max_height.unwrap_or(c.max_height),
+        )?;
+        let audio = plan::choose_audio(&media, req.audio_stream)?;
+        let bit_depth = if req.codec == crate::Codec::Hevc && media.bit_depth >= 10 { 10 } else { 8 };
+        let timeline = Timeline { duration: media.duration, segment_seconds: c.segment_seconds, fps: media.fps };
+        let plan = EncodePlan {
+            input,
+            media,
+            profile: Profile { codec: req.codec, width, height, bit_depth },
+            backend: self.shared.backend,
+            segment_seconds: c.segment_seconds,
+            audio,
+            out_dir: PathBuf::new(),
+            cpu_preset: c.cpu_preset.clone(),
+            vaapi_device: c.vaapi_device.clone(),
+        };
+        Ok((plan, timeline))
+    }
+
+    /// Starts the job for a request, or returns the running or finished one for the same source
+    /// and profile. Probes the source (tens of milliseconds) but never waits for the encode.
+    pub async fn start(&self, req: StreamRequest) -> Result<JobStatus> {
+        if self.shared.shutting_down.load(Ordering::SeqCst) {
+            return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
+        }
+        let (mut plan, timeline) = self.plan(&req).await?;
+        let meta = std::fs::metadata(&plan.input).map_err(|e| Error::bad_input(format!("input not readable: {e}")))?;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        let profile = format!(
+            "{} {}x{} {}bit audio={:?} {:?} seg={}",
+            plan.profile.codec.name(),
+            plan.profile.width,
+            plan.profile.height,
+            plan.profile.bit_depth,
+            plan.audio.as_ref().map(|a| a.index),
+            plan.backend,
+            timeline.segment_seconds
+        );
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(self.shared.salt);
+        hasher.update(plan.input.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        hasher.update(meta.len().to_le_bytes());
+        hasher.update(mtime_ns.to_le_bytes());
+        hasher.update(profile.as_bytes());
+        let id = hex::encode(&hasher.finalize()[..16]);
+        let start_segment = req.start_segment.unwrap_or(0);
+
+        let mut jobs = self.shared.jobs.lock();
+        if let Some(job) = jobs.get(&id).filter(|j| !matches!(j.state(), JobState::Failed | JobState::Cancelled)) {
+            return Ok(job.status());
+        }
+        let queued = jobs.values().filter(|j| j.state() == JobState::Queued).count();
+        if queued >= self.shared.config.max_queued_jobs + self.shared.config.max_concurrent_jobs {
+            return Err(Error::new(ErrorCode::Busy, format!("{queued} jobs already waiting")));
+        }
+        let container = Container::for_codec(plan.profile.codec);
+        let dir = JobDir::create(self.shared.config.cache_dir.join(&id), container)?;
+        plan.out_dir = dir.path.clone();
+        let stem = plan.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "video".into());
+        let final_path = self.shared.config.final_dir().join(format!(
+            "{stem} - Upscaled {}p {} [{}].{}",
+            plan.profile.height,
+            plan.profile.codec.name(),
+            &id[..8],
+            container.final_ext()
+        ));
+        let manifest = Manifest {
+            input: plan.input.clone(),
+            source_size: meta.len(),
+            source_mtime_ns: mtime_ns,
+            profile,
+            segment_seconds: timeline.segment_seconds,
+            final_path: None,
+            final_offsets: Vec::new(),
+        };
+        let job = Job::launch(id.clone(), plan, timeline, dir, final_path, manifest, start_segment, self.shared.tools.clone());
+        let status = job.status();
+        jobs.insert(id, job);
+        Ok(status)
+    }
+
+    /// Status of one job.
+    pub fn status(&self, id: &str) -> Result<JobStatus> {
+        Ok(self.job(id)?.status())
+    }
+
+    /// Status of every job.
+    pub fn list(&self) -> Vec<JobStatus> {
+        let mut all: Vec<JobStatus> = self.shared.jobs.lock().values().map(|j| j.status()).collect();
+        all.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+        all
+    }
+
+    /// Cancels a job: its ffmpeg is killed, no finished file appears, segments stay for reuse.
+    pub fn cancel(&self, id: &str) -> Result<()> {
+        self.job(id)?.cancel();
+        Ok(())
+    }
+
+    /// The job's full-length VOD media playlist with `query` on every URI.
+    pub fn playlist(&self, id: &str, query: &str) -> Result<String> {
+        let job = self.job(id)?;
+        Ok(playlist::media_playlist(job.timeline(), job.plan().container(), query))
+    }
+
+    /// A master playlist with the job's one variant.
+    pub fn master_playlist(&self, id: &str, query: &str) -> Result<String> {
+        let job = self.job(id)?;
+        let p = job.plan();
+        Ok(playlist::master_playlist(p.bandwidth(), p.profile.width, p.profile.height, &p.codecs(), query))
+    }
+
+    /// Waits (bounded) for a segment of a job; see [`Job::wait_segment`].
+    pub async fn wait_segment(&self, id: &str, index: u32, timeout: Duration) -> Result<SegmentInfo> {
+        self.job(id)?.wait_segment(index, timeout).await
+    }
+}

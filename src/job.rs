@@ -1,0 +1,715 @@
+//! One upscale job: supervises ffmpeg runs, tracks which segments exist, restarts the encoder
+//! where a viewer seeks, fills the gaps, and assembles and verifies the finished file.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::plan::{Container, EncodePlan};
+use crate::playlist::Timeline;
+use crate::process::{self, Exit};
+use crate::progress::ProgressParser;
+use crate::segments::SegmentSet;
+use crate::store::{JobDir, Manifest};
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Waiting for an encoder slot.
+    Queued,
+    /// An ffmpeg run is encoding segments.
+    Running,
+    /// Every segment exists; the finished file is being assembled and verified.
+    Finalizing,
+    /// The verified finished file exists.
+    Done,
+    /// Stopped by an error (see `error`).
+    Failed,
+    /// Stopped by a cancel or an engine shutdown.
+    Cancelled,
+}
+
+impl JobState {
+    /// No further change will happen.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobState::Done | JobState::Failed | JobState::Cancelled)
+    }
+}
+
+/// A byte range of a file on disk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileSlice {
+    /// The file.
+    pub path: PathBuf,
+    /// First byte.
+    pub offset: u64,
+    /// Number of bytes.
+    pub length: u64,
+}
+
+/// A ready segment and where its bytes are.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentInfo {
+    /// Segment index.
+    pub index: u32,
+    /// Length in seconds.
+    pub duration: f64,
+    /// The segment file, or its range inside the finished file.
+    #[serde(flatten)]
+    pub data: FileSlice,
+    /// The fMP4 init section (mp4 containers only).
+    pub init: Option<FileSlice>,
+}
+
+/// A job as shown to callers (status JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    /// Stable, unguessable id.
+    pub job_id: String,
+    /// Life-cycle state.
+    pub state: JobState,
+    /// Source path.
+    pub input: PathBuf,
+    /// Output codec.
+    pub codec: &'static str,
+    /// Output width.
+    pub width: u32,
+    /// Output height.
+    pub height: u32,
+    /// Source width.
+    pub source_width: u32,
+    /// Source height.
+    pub source_height: u32,
+    /// Source duration, seconds.
+    pub duration_seconds: f64,
+    /// Segments in the timeline.
+    pub segment_count: u32,
+    /// Segment length, seconds.
+    pub segment_seconds: u32,
+    /// Segment container.
+    pub segment_container: Container,
+    /// Segments that exist.
+    pub segments_ready: u32,
+    /// Existing segments as inclusive ranges.
+    pub ready_ranges: Vec<[u32; 2]>,
+    /// Fraction of segments done, 0..1.
+    pub progress: f64,
+    /// Encoder frames per second.
+    pub fps: f64,
+    /// Encoder speed as a multiple of real time.
+    pub speed: f64,
+    /// Source position the encoder has reached, seconds.
+    pub position_seconds: f64,
+    /// Seconds until every segment exists, when the speed is known.
+    pub eta_seconds: Option<f64>,
+    /// RFC 6381 codecs of the stream.
+    pub codecs: String,
+    /// Bandwidth estimate for the master playlist, bits/s.
+    pub bandwidth: u64,
+    /// The finished file, once verified.
+    pub final_path: Option<PathBuf>,
+    /// Why the job failed or was cancelled.
+    pub error: Option<Error>,
+}
+
+/// Messages from waiters and the engine to a job's driver.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// A viewer wants this segment: restart the encoder there if it is far away.
+    Seek(u32),
+    /// Stop for good.
+    Cancel,
+}
+
+#[derive(Debug)]
+struct Live {
+    state: JobState,
+    segments: SegmentSet,
+    /// Current run: first segment and exclusive end.
+    run: Option<(u32, Option<u32>)>,
+    fps: f64,
+    speed: f64,
+    position: f64,
+    error: Option<Error>,
+    final_offsets: Vec<u64>,
+    has_init: bool,
+}
+
+/// What a job needs from the engine to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Tools {
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    pub slots: Arc<Semaphore>,
+}
+
+/// One upscale job; shared by every viewer of the same source and profile.
+#[derive(Debug)]
+pub struct Job {
+    id: String,
+    plan: EncodePlan,
+    timeline: Timeline,
+    dir: JobDir,
+    final_path: PathBuf,
+    manifest: Manifest,
+    live: Mutex<Live>,
+    changed: watch::Sender<u64>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+/// How far ahead of the encoder a request may be before the encoder jumps there instead.
+const AHEAD_LIMIT_SECONDS: f64 = 24.0;
+/// Runs that die without writing a segment before the job gives up.
+const MAX_FRUITLESS_RUNS: u32 = 2;
+
+enum RunEnd {
+    Exited(Exit),
+    Seek(u32),
+}
+
+impl Job {
+    /// Creates the job from what is on disk (segments, a finished file) and starts its driver.
+    pub(crate) fn launch(
+        id: String,
+        plan: EncodePlan,
+        timeline: Timeline,
+        dir: JobDir,
+        final_path: PathBuf,
+        manifest: Manifest,
+        start_segment: u32,
+        tools: Tools,
+    ) -> Arc<Job> {
+        dir.remove_partials();
+        let mut segments = SegmentSet::new(timeline.count());
+        for k in dir.scan_segments(timeline.count()) {
+            segments.mark(k);
+        }
+        let previous = dir.read_manifest();
+        let finished = previous
+            .as_ref()
+            .filter(|m| m.final_path.as_deref() == Some(final_path.as_path()) && final_path.is_file())
+            .map(|m| m.final_offsets.clone())
+            .filter(|o| !o.is_empty());
+        let state = if finished.is_some() { JobState::Done } else { JobState::Queued };
+        let has_init = dir.init().is_file();
+        let (changed, _) = watch::channel(0u64);
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let job = Arc::new(Job {
+            id,
+            plan,
+            timeline,
+            dir,
+            final_path,
+            manifest,
+            live: Mutex::new(Live {
+                state,
+                segments,
+                run: None,
+                fps: 0.0,
+                speed: 0.0,
+                position: 0.0,
+                error: None,
+                final_offsets: finished.unwrap_or_default(),
+                has_init,
+            }),
+            changed,
+            control,
+        });
+        if state != JobState::Done {
+            if let Err(e) = job.dir.write_manifest(&job.manifest) {
+                job.finish(Err(e));
+            } else {
+                tokio::spawn(job.clone().drive(start_segment.min(timeline.count() - 1), tools, control_rx));
+            }
+        }
+        job
+    }
+
+    /// The job id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The segment timeline.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// The encode plan (size, codec, backend).
+    pub fn plan(&self) -> &EncodePlan {
+        &self.plan
+    }
+
+    /// Current state.
+    pub fn state(&self) -> JobState {
+        self.live.lock().state
+    }
+
+    /// A snapshot for status JSON.
+    pub fn status(&self) -> JobStatus {
+        let l = self.live.lock();
+        let count = self.timeline.count();
+        let ready = if l.state == JobState::Done { count } else { l.segments.ready_count() };
+        let remaining = (count - ready) as f64 * self.timeline.segment_seconds as f64;
+        let eta_seconds = match l.state {
+            JobState::Done => Some(0.0),
+            JobState::Running if l.speed > 0.0 => Some(remaining / l.speed),
+            _ => None,
+        };
+        JobStatus {
+            job_id: self.id.clone(),
+            state: l.state,
+            input: self.plan.input.clone(),
+            codec: self.plan.profile.codec.name(),
+            width: self.plan.profile.width,
+            height: self.plan.profile.height,
+            source_width: self.plan.media.width,
+            source_height: self.plan.media.height,
+            duration_seconds: self.timeline.duration,
+            segment_count: count,
+            segment_seconds: self.timeline.segment_seconds,
+            segment_container: self.dir.container,
+            segments_ready: ready,
+            ready_ranges: if l.state == JobState::Done { vec![[0, count - 1]] } else { l.segments.ranges() },
+            progress: ready as f64 / count as f64,
+            fps: l.fps,
+            speed: l.speed,
+            position_seconds: l.position,
+            eta_seconds,
+            codecs: self.plan.codecs(),
+            bandwidth: self.plan.bandwidth(),
+            final_path: (l.state == JobState::Done).then(|| self.final_path.clone()),
+            error: l.error.clone(),
+        }
+    }
+
+    /// Asks the job to stop; its ffmpeg is killed and waiters are released.
+    pub fn cancel(&self) {
+        let _ = self.control.send(Control::Cancel);
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Live)) {
+        f(&mut self.live.lock());
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    fn finish(&self, result: Result<()>) {
+        self.update(|l| {
+            l.run = None;
+            l.speed = 0.0;
+            l.fps = 0.0;
+            match result {
+                Ok(()) => l.state = JobState::Done,
+                Err(e) if e.code == ErrorCode::Cancelled || e.code == ErrorCode::ShuttingDown => {
+                    l.state = JobState::Cancelled;
+                    l.error = Some(e);
+                }
+                Err(e) => {
+                    tracing::error!(job = %self.id, "job failed: {}", e.message);
+                    l.state = JobState::Failed;
+                    l.error = Some(e);
+                }
+            }
+        });
+    }
+
+    /// Where segment `k` is, if it is ready now.
+    fn ready_segment(&self, l: &Live, k: u32) -> Option<SegmentInfo> {
+        let duration = self.timeline.duration_of(k);
+        if l.state == JobState::Done {
+            let o = &l.final_offsets;
+            let skip = usize::from(self.dir.container == Container::Mp4);
+            let slice = |i: usize| FileSlice { path: self.final_path.clone(), offset: o[i], length: o[i + 1] - o[i] };
+            return Some(SegmentInfo {
+                index: k,
+                duration,
+                data: slice(k as usize + skip),
+                init: (skip == 1).then(|| slice(0)),
+            });
+        }
+        if !l.segments.is_ready(k) || (self.dir.container == Container::Mp4 && !l.has_init) {
+            return None;
+        }
+        let whole = |path: PathBuf| {
+            let length = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            FileSlice { path, offset: 0, length }
+        };
+        Some(SegmentInfo {
+            index: k,
+            duration,
+            data: whole(self.dir.segment(k)),
+            init: (self.dir.container == Container::Mp4).then(|| whole(self.dir.init())),
+        })
+    }
+
+    /// Waits (bounded) until segment `k` exists. A request far from the encoder moves the
+    /// encoder there.
+    pub async fn wait_segment(&self, k: u32, timeout: Duration) -> Result<SegmentInfo> {
+        if k >= self.timeline.count() {
+            return Err(Error::not_found(format!("segment {k} is past the end ({} segments)", self.timeline.count())));
+        }
+        let mut rx = self.changed.subscribe();
+        let mut asked = false;
+        let wait = async {
+            loop {
+                {
+                    let l = self.live.lock();
+                    if let Some(info) = self.ready_segment(&l, k) {
+                        return Ok(info);
+                    }
+                    if l.state.is_terminal() {
+                        return Err(l.error.clone().unwrap_or_else(|| Error::new(ErrorCode::Internal, "job ended without the segment")));
+                    }
+                }
+                if !asked {
+                    let _ = self.control.send(Control::Seek(k));
+                    asked = true;
+                }
+                if rx.changed().await.is_err() {
+                    return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| Err(Error::new(ErrorCode::Timeout, format!("segment {k} not ready within {timeout:?}"))))
+    }
+
+    /// Waits (bounded) for the fMP4 init section; errors for MPEG-TS jobs, which have none.
+    pub async fn wait_init(&self, timeout: Duration) -> Result<FileSlice> {
+        if self.dir.container != Container::Mp4 {
+            return Err(Error::not_found("MPEG-TS streams have no init section"));
+        }
+        let mut rx = self.changed.subscribe();
+        let wait = async {
+            loop {
+                {
+                    let l = self.live.lock();
+                    if l.state == JobState::Done {
+                        let o = &l.final_offsets;
+                        return Ok(FileSlice { path: self.final_path.clone(), offset: o[0], length: o[1] - o[0] });
+                    }
+                    if l.has_init {
+                        let path = self.dir.init();
+                        let length = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                        return Ok(FileSlice { path, offset: 0, length });
+                    }
+                    if l.state.is_terminal() {
+                        return Err(l.error.clone().unwrap_or_else(|| Error::new(ErrorCode::Internal, "job ended without an init section")));
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| Err(Error::new(ErrorCode::Timeout, "init section not ready in time")))
+    }
+
+    /// Waits (bounded) until the job reaches a terminal state.
+    pub async fn wait_terminal(&self, timeout: Duration) -> JobStatus {
+        let mut rx = self.changed.subscribe();
+        let _ = tokio::time::timeout(timeout, async {
+            while !self.state().is_terminal() {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        self.status()
+    }
+
+    /// Subscribes to change notifications (progress, segments, state).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    async fn drive(self: Arc<Self>, mut want: u32, tools: Tools, mut rx: mpsc::UnboundedReceiver<Control>) {
+        let result = self.encode_all(&mut want, &tools, &mut rx).await;
+        let result = match result {
+            Ok(()) => {
+                self.update(|l| {
+                    l.state = JobState::Finalizing;
+                    l.run = None;
+                });
+                let job = self.clone();
+                let ffprobe = tools.ffprobe.clone();
+                match tokio::task::spawn_blocking(move || job.assemble()).await {
+                    Ok(Ok(offsets)) => self.verify_and_publish(&ffprobe, offsets).await,
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(Error::new(ErrorCode::Internal, format!("assembling panicked: {e}"))),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(result);
+    }
+
+    async fn encode_all(&self, want: &mut u32, tools: &Tools, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<()> {
+        let _permit = loop {
+            tokio::select! {
+                permit = tools.slots.clone().acquire_owned() => {
+                    break permit.map_err(|_| Error::new(ErrorCode::ShuttingDown, "engine is shutting down"))?;
+                }
+                msg = rx.recv() => match msg {
+                    Some(Control::Seek(k)) => *want = k,
+                    Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
+                },
+            }
+        };
+        let mut fruitless = 0;
+        loop {
+            let (first, end) = {
+                let l = self.live.lock();
+                match l.segments.next_missing(*want) {
+                    None => return Ok(()),
+                    Some(first) => (first, l.segments.next_ready_after(first)),
+                }
+            };
+            let before = self.live.lock().segments.ready_count();
+            match self.run_once(first, end, tools, rx).await? {
+                RunEnd::Seek(k) => *want = k,
+                RunEnd::Exited(exit) => {
+                    self.mark_existing();
+                    let l = self.live.lock();
+                    let filled = (first..end.unwrap_or(self.timeline.count())).all(|k| l.segments.is_ready(k));
+                    let progressed = l.segments.ready_count() > before;
+                    drop(l);
+                    if filled {
+                        *want = end.unwrap_or(0);
+                        fruitless = 0;
+                        continue;
+                    }
+                    let reason = match exit {
+                        Exit::Failed(code) => format!("ffmpeg failed (exit {code:?}): {}", self.log_tail(first)),
+                        Exit::Success | Exit::Unknown => {
+                            return Err(Error::bad_input(format!(
+                                "the source ends early: ffmpeg stopped before segment {} of {} (truncated or corrupt file?)",
+                                self.live.lock().segments.next_missing(first).unwrap_or(first),
+                                self.timeline.count()
+                            )))
+                        }
+                    };
+                    fruitless = if progressed { 0 } else { fruitless + 1 };
+                    if fruitless >= MAX_FRUITLESS_RUNS {
+                        return Err(Error::ffmpeg(reason));
+                    }
+                    tracing::warn!(job = %self.id, "retrying after {reason}");
+                    *want = first;
+                }
+            }
+        }
+    }
+
+    fn log_tail(&self, first: u32) -> String {
+        let text = std::fs::read_to_string(self.dir.log(first)).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).rev().take(2).collect();
+        if tail.is_empty() {
+            "no error output".to_owned()
+        } else {
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        }
+    }
+
+    /// Marks every complete segment on disk (a backstop for missed file events).
+    fn mark_existing(&self) {
+        let found = self.dir.scan_segments(self.timeline.count());
+        let has_init = self.adopt_init();
+        self.update(|l| {
+            for k in found {
+                l.segments.mark(k);
+            }
+            l.has_init = has_init;
+        });
+    }
+
+    /// fMP4: the first run's init section becomes the job's; all runs encode alike.
+    fn adopt_init(&self) -> bool {
+        if self.dir.container != Container::Mp4 {
+            return false;
+        }
+        let init = self.dir.init();
+        if init.is_file() {
+            return true;
+        }
+        let Ok(entries) = std::fs::read_dir(&self.dir.path) else { return false };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("init_") && name.ends_with(".mp4") && std::fs::hard_link(e.path(), &init).is_ok() {
+                return true;
+            }
+        }
+        init.is_file()
+    }
+
+    fn should_restart(&self, k: u32) -> bool {
+        let l = self.live.lock();
+        if l.segments.is_ready(k) {
+            return false;
+        }
+        let Some((first, end)) = l.run else { return true };
+        let frontier = (first..end.unwrap_or(self.timeline.count()))
+            .take_while(|&j| l.segments.is_ready(j))
+            .last()
+            .unwrap_or(first);
+        let ahead = (AHEAD_LIMIT_SECONDS / self.timeline.segment_seconds as f64).ceil() as u32;
+        k < first || end.is_some_and(|e| k >= e) || k > frontier + ahead
+    }
+
+    async fn run_once(
+        &self,
+        first: u32,
+        end: Option<u32>,
+        tools: &Tools,
+        rx: &mut mpsc::UnboundedReceiver<Control>,
+    ) -> Result<RunEnd> {
+        let args = self.plan.encode_args(first, end);
+        let log = std::fs::File::create(self.dir.log(first)).map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
+        tracing::info!(job = %self.id, first, ?end, "starting ffmpeg: {}", crate::plan::display_args(&tools.ffmpeg, &args));
+        let mut child = process::spawn(&tools.ffmpeg, &args, Stdio::piped(), Stdio::from(log))
+            .map_err(|e| Error::ffmpeg(format!("cannot start {}: {e}", tools.ffmpeg.display())))?;
+        let (events_tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
+        let _watcher = watch_dir(&self.dir.path, events_tx);
+        let run_start = self.timeline.start(first);
+        self.update(|l| {
+            l.state = JobState::Running;
+            l.run = Some((first, end));
+            l.position = run_start;
+        });
+        let mut lines = child.take_stdout().map(|s| tokio::io::BufReader::new(s).lines());
+        let mut parser = ProgressParser::default();
+        loop {
+            tokio::select! {
+                line = async { lines.as_mut().expect("guarded").next_line().await }, if lines.is_some() => match line {
+                    Ok(Some(line)) => if let Some(p) = parser.feed(&line) {
+                        self.update(|l| {
+                            l.fps = p.fps;
+                            l.speed = p.speed.unwrap_or(l.speed);
+                            if let Some(t) = p.out_time { l.position = run_start + t; }
+                        });
+                    },
+                    _ => lines = None,
+                },
+                Some(path) = events.recv() => self.on_file_event(&path),
+                exit = child.wait() => {
+                    return Ok(RunEnd::Exited(exit));
+                }
+                msg = rx.recv() => match msg {
+                    Some(Control::Seek(k)) => if self.should_restart(k) {
+                        tracing::info!(job = %self.id, from = first, to = k, "viewer seeked: restarting the encoder");
+                        child.kill().await;
+                        self.mark_existing();
+                        return Ok(RunEnd::Seek(k));
+                    },
+                    Some(Control::Cancel) | None => {
+                        child.kill().await;
+                        self.mark_existing();
+                        return Err(Error::new(ErrorCode::Cancelled, "cancelled"));
+                    }
+                },
+            }
+        }
+    }
+
+    fn on_file_event(&self, path: &Path) {
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+        if let Some(k) = self.dir.parse_segment_name(&name) {
+            if path.is_file() {
+                let has_init = self.adopt_init() || self.dir.container == Container::Ts;
+                self.update(|l| {
+                    l.segments.mark(k);
+                    l.has_init = has_init;
+                });
+            }
+        }
+    }
+
+    /// Concatenates init + segments into a temp file beside the final name; returns the byte
+    /// offsets (one per piece plus the end).
+    fn assemble(&self) -> Result<Vec<u64>> {
+        let dir = self.final_path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+        let tmp = self.temp_final_path();
+        let mut out = std::fs::File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
+        let mut pieces: Vec<PathBuf> = Vec::new();
+        if self.dir.container == Container::Mp4 {
+            pieces.push(self.dir.init());
+        }
+        pieces.extend((0..self.timeline.count()).map(|k| self.dir.segment(k)));
+        let mut offsets = vec![0u64];
+        let result = (|| {
+            for p in &pieces {
+                let mut f = std::fs::File::open(p).map_err(|e| Error::io("cannot open", p, e))?;
+                let n = std::io::copy(&mut f, &mut out).map_err(|e| Error::io("cannot write", &tmp, e))?;
+                offsets.push(offsets.last().copied().unwrap_or(0) + n);
+            }
+            out.sync_all().map_err(|e| Error::io("cannot write", &tmp, e))
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(offsets)
+    }
+
+    fn temp_final_path(&self) -> PathBuf {
+        let name = self.final_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.final_path.with_file_name(format!(".{name}.partial"))
+    }
+
+    async fn verify_and_publish(&self, ffprobe: &Path, offsets: Vec<u64>) -> Result<()> {
+        let tmp = self.temp_final_path();
+        let check = async {
+            let got = crate::probe::probe(ffprobe, &tmp).await.map_err(|e| e.message)?;
+            let p = &self.plan.profile;
+            let tolerance = self.timeline.segment_seconds as f64;
+            if (got.width, got.height) != (p.width, p.height) {
+                return Err(format!("size {}x{} instead of {}x{}", got.width, got.height, p.width, p.height));
+            }
+            if got.video_codec != p.codec.name() {
+                return Err(format!("codec {} instead of {}", got.video_codec, p.codec.name()));
+            }
+            if (got.duration - self.timeline.duration).abs() > tolerance {
+                return Err(format!("duration {:.2}s instead of {:.2}s", got.duration, self.timeline.duration));
+            }
+            Ok(())
+        };
+        if let Err(why) = check.await {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::ffmpeg(format!("finished file failed verification: {why}")));
+        }
+        std::fs::rename(&tmp, &self.final_path).map_err(|e| Error::io("cannot rename into", &self.final_path, e))?;
+        let manifest = Manifest { final_path: Some(self.final_path.clone()), final_offsets: offsets.clone(), ..self.manifest.clone() };
+        self.dir.write_manifest(&manifest)?;
+        self.update(|l| l.final_offsets = offsets);
+        self.dir.remove_segments();
+        tracing::info!(job = %self.id, path = %self.final_path.display(), "finished file verified");
+        Ok(())
+    }
+}
+
+/// Watches a folder for files appearing (ffmpeg renames each finished segment into place), so
+/// waiters wake when a segment lands instead of polling.
+fn watch_dir(dir: &Path, tx: mpsc::UnboundedSender<PathBuf>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut w = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev {
+            for p in ev.paths {
+                let _ = tx.send(p);
+            }
+        }
+    })
+    .ok()?;
+    w.watch(dir, notify::RecursiveMode::NonRecursive).ok()?;
+    Some(w)
+}

@@ -1,0 +1,448 @@
+//! Pure planning: from a probed source, a request and the config to the exact ffmpeg argv of
+//! one encoder run. No I/O here, so every backend's command line is snapshot-tested.
+
+use crate::config::{Backend, Codec};
+use crate::error::{Error, Result};
+use crate::probe::{input_url, AudioStream, MediaInfo};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Output size and codec: the part of a job's identity that decides its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Profile {
+    /// Output codec.
+    pub codec: Codec,
+    /// Output width (even).
+    pub width: u32,
+    /// Output height (even).
+    pub height: u32,
+    /// Output bit depth (8, or 10 for HEVC from a 10-bit source).
+    pub bit_depth: u32,
+}
+
+/// How segments are packaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Container {
+    /// MPEG-TS segments (`.ts`).
+    Ts,
+    /// Fragmented MP4 segments (`.m4s`) after an init section.
+    Mp4,
+}
+
+impl Container {
+    /// The container a codec's segments use: HEVC needs fMP4 (`hvc1`) for Apple players.
+    pub fn for_codec(codec: Codec) -> Container {
+        match codec {
+            Codec::H264 => Container::Ts,
+            Codec::Hevc => Container::Mp4,
+        }
+    }
+    /// Segment file extension.
+    pub fn segment_ext(self) -> &'static str {
+        match self {
+            Container::Ts => "ts",
+            Container::Mp4 => "m4s",
+        }
+    }
+    /// Extension of the finished file: the segments back to back are a valid file of this type.
+    pub fn final_ext(self) -> &'static str {
+        match self {
+            Container::Ts => "ts",
+            Container::Mp4 => "mp4",
+        }
+    }
+}
+
+/// The output size for a source: `scale` times larger, capped at `max_height`, aspect kept, even
+/// dimensions. Refuses a source that would not get any larger.
+pub fn target_size(width: u32, height: u32, scale: u32, max_height: u32) -> Result<(u32, u32)> {
+    let want = (height as u64 * scale as u64).min(max_height as u64) as u32 & !1;
+    if want <= height {
+        return Err(Error::bad_input(format!(
+            "nothing to upscale: source is {width}x{height}, target height would be {want}"
+        )));
+    }
+    let w = ((width as f64 * want as f64 / height as f64 / 2.0).round() as u32 * 2).max(2);
+    Ok((w, want))
+}
+
+/// Picks the audio stream: the requested absolute index, or the first audio stream.
+pub fn choose_audio(media: &MediaInfo, requested: Option<u32>) -> Result<Option<AudioStream>> {
+    match requested {
+        None => Ok(media.audio.first().cloned()),
+        Some(i) => media
+            .audio
+            .iter()
+            .find(|a| a.index == i)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("audio_stream {i} is not an audio stream of the source"))),
+    }
+}
+
+/// Everything one encoder run depends on.
+#[derive(Debug, Clone)]
+pub struct EncodePlan {
+    /// Source path (absolute).
+    pub input: PathBuf,
+    /// What the source holds.
+    pub media: MediaInfo,
+    /// Output size and codec.
+    pub profile: Profile,
+    /// A concrete backend (never `Auto`).
+    pub backend: Backend,
+    /// Segment length in seconds.
+    pub segment_seconds: u32,
+    /// Audio track to carry, if any.
+    pub audio: Option<AudioStream>,
+    /// Folder the segments go to.
+    pub out_dir: PathBuf,
+    /// x264/x265 preset for the CPU backend.
+    pub cpu_preset: String,
+    /// VAAPI render node.
+    pub vaapi_device: String,
+}
+
+fn push(args: &mut Vec<OsString>, items: &[&str]) {
+    args.extend(items.iter().map(OsString::from));
+}
+
+impl EncodePlan {
+    /// Segment container of this plan.
+    pub fn container(&self) -> Container {
+        Container::for_codec(self.profile.codec)
+    }
+
+    fn ten_bit(&self) -> bool {
+        self.profile.bit_depth >= 10
+    }
+
+    /// The ffmpeg arguments (without the program) for a run that starts at segment `first` and
+    /// stops before segment `end` (or at the end of the source).
+    pub fn encode_args(&self, first: u32, end: Option<u32>) -> Vec<OsString> {
+        let s = self.segment_seconds;
+        let mut a: Vec<OsString> = Vec::new();
+        push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
+        a.extend(self.hw_input_args());
+        if first > 0 {
+            // Input seek to an exact segment boundary: with -copyts the new run's timestamps
+            // continue the timeline, so its segments line up with those of earlier runs.
+            push(&mut a, &["-ss", &(first as u64 * s as u64).to_string()]);
+        }
+        push(&mut a, &["-copyts", "-start_at_zero", "-i"]);
+        a.push(input_url(&self.input));
+        push(&mut a, &["-map", &format!("0:{}", self.media.video_index)]);
+        if let Some(audio) = &self.audio {
+            push(&mut a, &["-map", &format!("0:{}", audio.index)]);
+        }
+        push(&mut a, &["-map_metadata", "-1", "-map_chapters", "-1"]);
+        a.extend(self.video_args());
+        // `t` counts from the run's first frame, so the expression needs no offset.
+        push(&mut a, &["-force_key_frames", &format!("expr:gte(t,n_forced*{s})")]);
+        a.extend(self.audio_args(first));
+        push(&mut a, &["-avoid_negative_ts", "disabled"]);
+        if let Some(end) = end {
+            push(&mut a, &["-to", &(end as u64 * s as u64).to_string()]);
+        }
+        push(&mut a, &["-progress", "pipe:1", "-nostats"]);
+        push(&mut a, &["-f", "hls", "-hls_time", &s.to_string()]);
+        push(&mut a, &["-hls_playlist_type", "event", "-hls_flags", "temp_file+independent_segments"]);
+        push(&mut a, &["-start_number", &first.to_string()]);
+        match self.container() {
+            Container::Ts => push(
+                &mut a,
+                &[
+                    "-hls_segment_type",
+                    "mpegts",
+                    "-hls_segment_options",
+                    "mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled",
+                ],
+            ),
+            // frag_discont keeps absolute decode times in each fragment, so fragments of
+            // different runs concatenate into one continuous file.
+            Container::Mp4 => push(
+                &mut a,
+                &[
+                    "-hls_segment_type",
+                    "fmp4",
+                    "-hls_fmp4_init_filename",
+                    &format!("init_{first}.mp4"),
+                    "-hls_segment_options",
+                    "movflags=+frag_discont",
+                ],
+            ),
+        }
+        a.push("-hls_segment_filename".into());
+        a.push(self.out_dir.join(format!("seg_%05d.{}", self.container().segment_ext())).into());
+        a.push(self.out_dir.join(format!("run_{first}.m3u8")).into());
+        a
+    }
+
+    fn hw_input_args(&self) -> Vec<OsString> {
+        let mut a = Vec::new();
+        match self.backend {
+            Backend::Nvenc => push(&mut a, &["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"]),
+            Backend::Vaapi => push(
+                &mut a,
+                &[
+                    "-init_hw_device",
+                    &format!("vaapi=va:{}", self.vaapi_device),
+                    "-hwaccel",
+                    "vaapi",
+                    "-hwaccel_device",
+                    "va",
+                    "-hwaccel_output_format",
+                    "vaapi",
+                ],
+            ),
+            Backend::Qsv => push(
+                &mut a,
+                &["-init_hw_device", "qsv=qs", "-hwaccel", "qsv", "-hwaccel_output_format", "qsv"],
+            ),
+            Backend::Cpu | Backend::Auto => {}
+        }
+        a
+    }
+
+    fn video_args(&self) -> Vec<OsString> {
+        let Profile { codec, width: w, height: h, .. } = self.profile;
+        let ten = self.ten_bit();
+        let gop = ((self.segment_seconds as f64 * self.media.fps).round() as u32).max(1).to_string();
+        let mut a = Vec::new();
+        match (self.backend, codec) {
+            (Backend::Cpu | Backend::Auto, Codec::H264) => push(
+                &mut a,
+                &[
+                    "-vf", &format!("scale={w}:{h}:flags=lanczos,format=yuv420p"),
+                    "-c:v", "libx264", "-preset", &self.cpu_preset, "-crf", "20",
+                    "-profile:v", "high", "-sc_threshold", "0",
+                ],
+            ),
+            (Backend::Cpu | Backend::Auto, Codec::Hevc) => push(
+                &mut a,
+                &[
+                    "-vf", &format!("scale={w}:{h}:flags=lanczos,format={}", if ten { "yuv420p10le" } else { "yuv420p" }),
+                    "-c:v", "libx265", "-preset", &self.cpu_preset, "-crf", "22",
+                    "-forced-idr", "1", "-x265-params", "log-level=error:scenecut=0:open-gop=0",
+                    "-tag:v", "hvc1",
+                ],
+            ),
+            (Backend::Nvenc, _) => {
+                let fmt = if ten && codec == Codec::Hevc { "p010le" } else { "yuv420p" };
+                let enc = if codec == Codec::H264 { "h264_nvenc" } else { "hevc_nvenc" };
+                // NVENC ignores -crf: constant quality is -rc vbr -cq with no bitrate cap.
+                push(
+                    &mut a,
+                    &[
+                        "-vf", &format!("scale_cuda={w}:{h}:interp_algo=lanczos:format={fmt}"),
+                        "-c:v", enc, "-preset", "p5", "-tune", "hq", "-rc", "vbr", "-cq", "23",
+                        "-b:v", "0", "-g", &gop, "-forced-idr", "1", "-no-scenecut", "1",
+                    ],
+                );
+            }
+            (Backend::Vaapi, _) => {
+                let fmt = if ten && codec == Codec::Hevc { "p010" } else { "nv12" };
+                let enc = if codec == Codec::H264 { "h264_vaapi" } else { "hevc_vaapi" };
+                push(
+                    &mut a,
+                    &[
+                        "-vf", &format!("scale_vaapi=w={w}:h={h}:mode=hq:format={fmt}"),
+                        "-c:v", enc, "-rc_mode", "CQP", "-qp", "22", "-g", &gop,
+                    ],
+                );
+            }
+            (Backend::Qsv, _) => {
+                let fmt = if ten && codec == Codec::Hevc { "p010" } else { "nv12" };
+                let enc = if codec == Codec::H264 { "h264_qsv" } else { "hevc_qsv" };
+                push(
+                    &mut a,
+                    &[
+                        "-vf", &format!("vpp_qsv=w={w}:h={h}:format={fmt}"),
+                        "-c:v", enc, "-preset", "medium", "-global_quality", "23",
+                        "-look_ahead", "0", "-g", &gop, "-forced_idr", "1",
+                    ],
+                );
+            }
+        }
+        if codec == Codec::Hevc && self.backend != Backend::Cpu && self.backend != Backend::Auto {
+            push(&mut a, &["-tag:v", "hvc1"]);
+        }
+        a
+    }
+
+    /// Copying audio is only safe in a run from the very start into MPEG-TS: after `-ss`, copied
+    /// audio carries packets from before the seek point, and an fMP4 init section must describe
+    /// every run's audio alike. Everything else is AAC with the source's layout.
+    fn audio_args(&self, first: u32) -> Vec<OsString> {
+        let mut a = Vec::new();
+        let Some(audio) = &self.audio else { return a };
+        if first == 0 && self.container() == Container::Ts && audio.codec == "aac" {
+            push(&mut a, &["-c:a", "copy"]);
+        } else {
+            let bitrate = (64 * audio.channels).min(384);
+            push(
+                &mut a,
+                &[
+                    "-c:a", "aac", "-b:a", &format!("{bitrate}k"),
+                    "-ac", &audio.channels.to_string(), "-ar", &audio.sample_rate.to_string(),
+                ],
+            );
+        }
+        a
+    }
+
+    /// RFC 6381 codec string for `EXT-X-STREAM-INF:CODECS`.
+    pub fn codecs(&self) -> String {
+        let Profile { codec, height, .. } = self.profile;
+        let video = match codec {
+            Codec::H264 if height <= 1088 => "avc1.640028".to_owned(),
+            Codec::H264 if height <= 1440 => "avc1.640032".to_owned(),
+            Codec::H264 => "avc1.640033".to_owned(),
+            Codec::Hevc => {
+                let profile = if self.ten_bit() { "2.4" } else { "1.6" };
+                let level = if height <= 1088 { 120 } else { 153 };
+                format!("hvc1.{profile}.L{level}.90")
+            }
+        };
+        match self.audio {
+            Some(_) => format!("{video},mp4a.40.2"),
+            None => video,
+        }
+    }
+
+    /// A rough peak bitrate for `BANDWIDTH`, in bits per second.
+    pub fn bandwidth(&self) -> u64 {
+        let pixels = self.profile.width as f64 * self.profile.height as f64 * self.media.fps.min(60.0);
+        (pixels * 0.12) as u64 + if self.audio.is_some() { 192_000 } else { 0 }
+    }
+}
+
+/// ffmpeg arguments for a one-frame test encode on a backend: the truthful capability probe.
+pub fn capability_test_args(backend: Backend, vaapi_device: &str) -> Vec<OsString> {
+    let mut a = Vec::new();
+    push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error"]);
+    let (init, filter, enc): (Vec<String>, &str, &str) = match backend {
+        Backend::Nvenc => (vec!["-init_hw_device".into(), "cuda=gpu".into(), "-filter_hw_device".into(), "gpu".into()], "format=nv12,hwupload_cuda,scale_cuda=256:144", "h264_nvenc"),
+        Backend::Vaapi => (vec!["-init_hw_device".into(), format!("vaapi=va:{vaapi_device}"), "-filter_hw_device".into(), "va".into()], "format=nv12,hwupload,scale_vaapi=w=256:h=144", "h264_vaapi"),
+        Backend::Qsv => (vec!["-init_hw_device".into(), "qsv=qs".into(), "-filter_hw_device".into(), "qs".into()], "format=nv12,hwupload=extra_hw_frames=16,vpp_qsv=w=256:h=144", "h264_qsv"),
+        Backend::Cpu | Backend::Auto => (vec![], "scale=256:144:flags=lanczos", "libx264"),
+    };
+    a.extend(init.into_iter().map(OsString::from));
+    push(&mut a, &["-f", "lavfi", "-i", "color=black:size=128x72:rate=1", "-frames:v", "1", "-vf", filter, "-c:v", enc, "-f", "null", "-"]);
+    a
+}
+
+/// Renders an argv as one shell-quoted line, for `jellyscale plan` and logs.
+pub fn display_args(program: &Path, args: &[OsString]) -> String {
+    std::iter::once(program.as_os_str())
+        .chain(args.iter().map(|a| a.as_os_str()))
+        .map(|a| {
+            let s = a.to_string_lossy();
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,%".contains(c)) {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn media(bit_depth: u32) -> MediaInfo {
+        MediaInfo {
+            duration: 20.0,
+            width: 320,
+            height: 180,
+            fps: 24.0,
+            video_codec: "h264".into(),
+            bit_depth,
+            video_index: 0,
+            audio: vec![AudioStream { index: 1, codec: "aac".into(), channels: 2, sample_rate: 48000 }],
+        }
+    }
+
+    fn plan(backend: Backend, codec: Codec, bit_depth: u32) -> EncodePlan {
+        let media = media(bit_depth);
+        let (width, height) = target_size(media.width, media.height, 2, 2160).unwrap();
+        let out_bits = if codec == Codec::Hevc { bit_depth } else { 8 };
+        EncodePlan {
+            input: "/media/-odd: name 'q'.mkv".into(),
+            audio: media.audio.first().cloned(),
+            media,
+            profile: Profile { codec, width, height, bit_depth: out_bits },
+            backend,
+            segment_seconds: 4,
+            out_dir: "/cache/job".into(),
+            cpu_preset: "veryfast".into(),
+            vaapi_device: "/dev/dri/renderD128".into(),
+        }
+    }
+
+    #[test]
+    fn target_size_doubles_and_keeps_even_aspect() {
+        assert_eq!(target_size(320, 180, 2, 2160).unwrap(), (640, 360));
+        assert_eq!(target_size(1920, 1080, 2, 2160).unwrap(), (3840, 2160));
+        assert_eq!(target_size(853, 481, 2, 2160).unwrap(), (1706, 962));
+        assert_eq!(target_size(720, 576, 4, 1080).unwrap(), (1350, 1080));
+    }
+
+    #[test]
+    fn source_at_target_is_nothing_to_upscale() {
+        let e = target_size(3840, 2160, 2, 2160).unwrap_err();
+        assert!(e.message.contains("nothing to upscale"));
+        assert!(target_size(640, 360, 1, 2160).is_err());
+    }
+
+    #[test]
+    fn unknown_audio_stream_is_invalid() {
+        assert!(choose_audio(&media(8), Some(7)).is_err());
+        assert_eq!(choose_audio(&media(8), None).unwrap().unwrap().index, 1);
+    }
+
+    #[test]
+    fn input_is_passed_as_one_file_url_argument() {
+        let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(0, None);
+        let i = args.iter().position(|a| a == "-i").unwrap();
+        assert_eq!(args[i + 1], "file:/media/-odd: name 'q'.mkv");
+    }
+
+    #[test]
+    fn restart_seeks_to_the_segment_boundary_and_reencodes_audio() {
+        let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(3, Some(5));
+        let line = display_args(Path::new("ffmpeg"), &args);
+        assert!(line.contains("-ss 12 -copyts"), "{line}");
+        assert!(line.contains("-to 20"), "{line}");
+        assert!(line.contains("-start_number 3"), "{line}");
+        assert!(line.contains("-c:a aac"), "{line}");
+    }
+
+    macro_rules! snapshot {
+        ($name:ident, $backend:expr, $codec:expr, $bits:expr) => {
+            #[test]
+            fn $name() {
+                let p = plan($backend, $codec, $bits);
+                let text = format!(
+                    "{}\n{}\ncodecs={}\n",
+                    display_args(Path::new("ffmpeg"), &p.encode_args(0, None)),
+                    display_args(Path::new("ffmpeg"), &p.encode_args(5, Some(9))),
+                    p.codecs()
+                );
+                insta::assert_snapshot!(text);
+            }
+        };
+    }
+    snapshot!(cpu_h264, Backend::Cpu, Codec::H264, 8);
+    snapshot!(cpu_hevc, Backend::Cpu, Codec::Hevc, 8);
+    snapshot!(cpu_hevc_10bit, Backend::Cpu, Codec::Hevc, 10);
+    snapshot!(nvenc_h264, Backend::Nvenc, Codec::H264, 8);
+    snapshot!(nvenc_hevc_10bit, Backend::Nvenc, Codec::Hevc, 10);
+    snapshot!(vaapi_h264, Backend::Vaapi, Codec::H264, 8);
+    snapshot!(vaapi_hevc, Backend::Vaapi, Codec::Hevc, 8);
+    snapshot!(qsv_h264, Backend::Qsv, Codec::H264, 8);
+    snapshot!(qsv_hevc_10bit, Backend::Qsv, Codec::Hevc, 10);
+}

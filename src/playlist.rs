@@ -1,0 +1,154 @@
+//! The segment timeline of a job and the HLS playlists authored from it. Pure.
+
+use crate::plan::Container;
+use std::fmt::Write;
+
+/// Fixed-length segments over a known duration; the last one may be shorter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeline {
+    /// Source duration in seconds.
+    pub duration: f64,
+    /// Segment length in seconds.
+    pub segment_seconds: u32,
+    /// Source frame rate, used to ignore a sliver shorter than one frame at the end.
+    pub fps: f64,
+}
+
+impl Timeline {
+    /// Number of segments: one per boundary that a frame starts at or after. The duration
+    /// includes the last frame's display time, so a tail shorter than one frame starts no
+    /// segment (ffmpeg would not write one).
+    pub fn count(&self) -> u32 {
+        let last_frame_start = self.duration - 0.9 / self.fps.max(1.0);
+        let n = (last_frame_start.max(0.0) / self.segment_seconds as f64 + 1e-6).floor() + 1.0;
+        n as u32
+    }
+
+    /// Start of segment `k` on the source timeline, seconds.
+    pub fn start(&self, k: u32) -> f64 {
+        k as f64 * self.segment_seconds as f64
+    }
+
+    /// Length of segment `k`, seconds.
+    pub fn duration_of(&self, k: u32) -> f64 {
+        let s = self.segment_seconds as f64;
+        if k + 1 < self.count() {
+            s
+        } else {
+            (self.duration - self.start(k)).clamp(0.001, s)
+        }
+    }
+
+    /// The segment that holds position `seconds`.
+    pub fn segment_at(&self, seconds: f64) -> u32 {
+        ((seconds.max(0.0) / self.segment_seconds as f64) as u32).min(self.count() - 1)
+    }
+}
+
+fn with_query(uri: &str, query: &str) -> String {
+    let q = query.trim_start_matches('?');
+    if q.is_empty() {
+        uri.to_owned()
+    } else {
+        format!("{uri}?{q}")
+    }
+}
+
+/// URI of segment `k` in the media playlist (relative).
+pub fn segment_uri(k: u32, container: Container) -> String {
+    format!("{k}.{}", container.segment_ext())
+}
+
+/// Name of the fMP4 init section in the media playlist (relative).
+pub const INIT_URI: &str = "init.mp4";
+
+/// The full-length VOD media playlist: every segment listed from the start, ENDLIST present,
+/// `query` appended to every URI (authentication tokens travel that way).
+pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String {
+    let count = t.count();
+    let target = (0..count).map(|k| t.duration_of(k)).fold(0.0f64, f64::max).ceil() as u32;
+    let mut out = String::with_capacity(64 + count as usize * 40);
+    let version = if container == Container::Mp4 { 7 } else { 3 };
+    let _ = write!(
+        out,
+        "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+    );
+    if container == Container::Mp4 {
+        let _ = writeln!(out, "#EXT-X-MAP:URI=\"{}\"", with_query(INIT_URI, query));
+    }
+    for k in 0..count {
+        let _ = write!(out, "#EXTINF:{:.6},\n{}\n", t.duration_of(k), with_query(&segment_uri(k, container), query));
+    }
+    out.push_str("#EXT-X-ENDLIST\n");
+    out
+}
+
+/// A master playlist with one variant pointing at `main.m3u8`.
+pub fn master_playlist(bandwidth: u64, width: u32, height: u32, codecs: &str, query: &str) -> String {
+    format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={width}x{height},CODECS=\"{codecs}\"\n{}\n",
+        with_query("main.m3u8", query)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_multiple_has_no_empty_tail() {
+        let t = Timeline { duration: 20.0, segment_seconds: 4, fps: 24.0 };
+        assert_eq!(t.count(), 5);
+        assert_eq!(t.duration_of(4), 4.0);
+    }
+
+    #[test]
+    fn last_segment_is_short() {
+        let t = Timeline { duration: 21.5, segment_seconds: 4, fps: 24.0 };
+        assert_eq!(t.count(), 6);
+        assert!((t.duration_of(5) - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn fractional_fps_sliver_makes_no_segment() {
+        // 600 frames at 29.97 fps = 20.02 s; the 0.02 s tail is under one frame.
+        let t = Timeline { duration: 600.0 / (30000.0 / 1001.0), segment_seconds: 4, fps: 29.97 };
+        assert_eq!(t.count(), 5);
+        let t = Timeline { duration: 20.1, segment_seconds: 4, fps: 29.97 };
+        assert_eq!(t.count(), 6, "a tail of three frames is a segment");
+    }
+
+    #[test]
+    fn very_short_video_has_one_segment() {
+        let t = Timeline { duration: 0.04, segment_seconds: 4, fps: 25.0 };
+        assert_eq!(t.count(), 1);
+        assert!((t.duration_of(0) - 0.04).abs() < 1e-9);
+        assert_eq!(t.segment_at(100.0), 0);
+    }
+
+    #[test]
+    fn playlist_lists_everything_with_query_and_endlist() {
+        let t = Timeline { duration: 10.0, segment_seconds: 4, fps: 24.0 };
+        let p = media_playlist(&t, Container::Ts, "?ApiKey=abc&PlaySessionId=1");
+        insta::assert_snapshot!(p);
+    }
+
+    #[test]
+    fn fmp4_playlist_has_map() {
+        let t = Timeline { duration: 5.0, segment_seconds: 4, fps: 24.0 };
+        let p = media_playlist(&t, Container::Mp4, "");
+        assert!(p.contains("#EXT-X-MAP:URI=\"init.mp4\"\n"));
+        assert!(p.contains("\n1.m4s\n"));
+        assert!(p.contains("#EXT-X-VERSION:7"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn durations_sum_to_the_source(duration in 0.05f64..20000.0, s in 1u32..30, fps in 5.0f64..120.0) {
+            let t = Timeline { duration, segment_seconds: s, fps };
+            let sum: f64 = (0..t.count()).map(|k| t.duration_of(k)).sum();
+            proptest::prop_assert!((sum - duration).abs() < 1.0 / fps + 0.002, "sum {} vs {}", sum, duration);
+            proptest::prop_assert!(t.count() >= 1);
+        }
+    }
+}

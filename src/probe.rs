@@ -1,0 +1,247 @@
+//! Reading a source with ffprobe: duration, size, frame rate and streams. Parsing is pure
+//! ([`parse`]); [`probe`] adds the file checks and the ffprobe process.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// What the engine needs to know about a source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    /// Duration in seconds.
+    pub duration: f64,
+    /// Coded width of the video stream.
+    pub width: u32,
+    /// Coded height of the video stream.
+    pub height: u32,
+    /// Average frame rate (frames per second).
+    pub fps: f64,
+    /// Video codec name as ffprobe spells it.
+    pub video_codec: String,
+    /// Bits per sample of the video (8 or 10, ...).
+    pub bit_depth: u32,
+    /// Absolute index of the video stream.
+    pub video_index: u32,
+    /// Audio streams in file order.
+    pub audio: Vec<AudioStream>,
+}
+
+/// One audio stream of a source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioStream {
+    /// Absolute stream index.
+    pub index: u32,
+    /// Codec name as ffprobe spells it.
+    pub codec: String,
+    /// Channel count.
+    pub channels: u32,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+}
+
+#[derive(Deserialize)]
+struct Output {
+    #[serde(default)]
+    streams: Vec<Stream>,
+    format: Option<Format>,
+}
+
+#[derive(Deserialize)]
+struct Stream {
+    index: u32,
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    avg_frame_rate: Option<String>,
+    r_frame_rate: Option<String>,
+    pix_fmt: Option<String>,
+    channels: Option<u32>,
+    sample_rate: Option<String>,
+    duration: Option<String>,
+    nb_frames: Option<String>,
+    #[serde(default)]
+    disposition: std::collections::HashMap<String, i64>,
+}
+
+#[derive(Deserialize)]
+struct Format {
+    format_name: Option<String>,
+    duration: Option<String>,
+}
+
+fn rate(text: Option<&str>) -> Option<f64> {
+    let (n, d) = text?.split_once('/')?;
+    let (n, d): (f64, f64) = (n.parse().ok()?, d.parse().ok()?);
+    (n > 0.0 && d > 0.0).then(|| n / d).filter(|r| r.is_finite() && *r < 1000.0)
+}
+
+fn seconds(text: Option<&str>) -> Option<f64> {
+    text?.parse::<f64>().ok().filter(|d| d.is_finite() && *d > 0.0)
+}
+
+fn bit_depth(pix_fmt: Option<&str>) -> u32 {
+    let f = pix_fmt.unwrap_or("");
+    if f.contains("p12") || f.contains("p012") {
+        12
+    } else if f.contains("p10") || f.contains("p010") {
+        10
+    } else {
+        8
+    }
+}
+
+/// Parses `ffprobe -print_format json -show_format -show_streams` output.
+pub fn parse(json: &str) -> Result<MediaInfo> {
+    let out: Output = serde_json::from_str(json)
+        .map_err(|e| Error::bad_input(format!("unreadable ffprobe output: {e}")))?;
+    let format = out.format.ok_or_else(|| Error::bad_input("not a media file"))?;
+    let video = out
+        .streams
+        .iter()
+        .find(|s| {
+            s.codec_type.as_deref() == Some("video")
+                && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
+        })
+        .ok_or_else(|| Error::bad_input("no video stream (audio-only or not a video file)"))?;
+    let format_name = format.format_name.as_deref().unwrap_or("");
+    let still = format_name.contains("image2")
+        || format_name.ends_with("_pipe")
+        || video.nb_frames.as_deref() == Some("1") && seconds(format.duration.as_deref()).is_none();
+    if still {
+        return Err(Error::bad_input("a still image, not a video"));
+    }
+    let (width, height) = match (video.width, video.height) {
+        (Some(w), Some(h)) if w >= 2 && h >= 2 => (w, h),
+        _ => return Err(Error::bad_input("video stream has no usable size (corrupt file?)")),
+    };
+    let duration = seconds(format.duration.as_deref())
+        .or_else(|| seconds(video.duration.as_deref()))
+        .ok_or_else(|| Error::bad_input("unknown duration (truncated or corrupt file?)"))?;
+    let fps = rate(video.avg_frame_rate.as_deref())
+        .or_else(|| rate(video.r_frame_rate.as_deref()))
+        .ok_or_else(|| Error::bad_input("unknown frame rate (corrupt file?)"))?;
+    let audio = out
+        .streams
+        .iter()
+        .filter(|s| s.codec_type.as_deref() == Some("audio"))
+        .map(|s| AudioStream {
+            index: s.index,
+            codec: s.codec_name.clone().unwrap_or_default(),
+            channels: s.channels.unwrap_or(2).clamp(1, 8),
+            sample_rate: s.sample_rate.as_deref().and_then(|r| r.parse().ok()).unwrap_or(48_000),
+        })
+        .collect();
+    Ok(MediaInfo {
+        duration,
+        width,
+        height,
+        fps,
+        video_codec: video.codec_name.clone().unwrap_or_default(),
+        bit_depth: bit_depth(video.pix_fmt.as_deref()),
+        video_index: video.index,
+        audio,
+    })
+}
+
+/// ffmpeg and ffprobe read a bare path as a URL when it holds `:` (and as an option when it
+/// starts with `-`): the `file:` protocol on an absolute path is the one unambiguous spelling.
+pub fn input_url(path: &Path) -> std::ffi::OsString {
+    let mut url = std::ffi::OsString::from("file:");
+    url.push(path.as_os_str());
+    url
+}
+
+/// Checks that `path` is a readable regular file, then probes it with ffprobe (bounded).
+pub async fn probe(ffprobe: &Path, path: &Path) -> Result<MediaInfo> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::bad_input(format!("input not found: {}", path.display())),
+        _ => Error::bad_input(format!("input not readable: {}: {e}", path.display())),
+    })?;
+    if meta.is_dir() {
+        return Err(Error::bad_input(format!("input is a directory: {}", path.display())));
+    }
+    if meta.len() == 0 {
+        return Err(Error::bad_input(format!("input is empty: {}", path.display())));
+    }
+    std::fs::File::open(path)
+        .map_err(|e| Error::bad_input(format!("input not readable: {}: {e}", path.display())))?;
+    let run = tokio::process::Command::new(ffprobe)
+        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
+        .arg(input_url(path))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .map_err(|_| Error::bad_input(format!("ffprobe timed out on {}", path.display())))?
+        .map_err(|e| Error::ffmpeg(format!("cannot run ffprobe {}: {e}", ffprobe.display())))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("unknown error");
+        return Err(Error::bad_input(format!("not a readable video ({why})")));
+    }
+    parse(&String::from_utf8_lossy(&out.stdout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIP: &str = r#"{"streams":[
+      {"index":0,"codec_type":"video","codec_name":"h264","width":320,"height":180,
+       "avg_frame_rate":"30000/1001","r_frame_rate":"30000/1001","pix_fmt":"yuv420p","disposition":{"attached_pic":0}},
+      {"index":1,"codec_type":"audio","codec_name":"aac","channels":2,"sample_rate":"44100"},
+      {"index":2,"codec_type":"subtitle","codec_name":"subrip"}],
+      "format":{"format_name":"matroska,webm","duration":"20.020000"}}"#;
+
+    #[test]
+    fn reads_video_and_audio_streams() {
+        let m = parse(CLIP).unwrap();
+        assert_eq!((m.width, m.height, m.video_index), (320, 180, 0));
+        assert!((m.fps - 29.97).abs() < 0.01);
+        assert!((m.duration - 20.02).abs() < 1e-9);
+        assert_eq!(m.audio.len(), 1);
+        assert_eq!(m.audio[0].sample_rate, 44100);
+        assert_eq!(m.bit_depth, 8);
+    }
+
+    #[test]
+    fn audio_only_is_refused() {
+        let j = r#"{"streams":[{"index":0,"codec_type":"audio","codec_name":"flac"}],"format":{"format_name":"flac","duration":"3"}}"#;
+        assert!(parse(j).unwrap_err().message.contains("no video stream"));
+    }
+
+    #[test]
+    fn cover_art_is_not_a_video_stream() {
+        let j = r#"{"streams":[{"index":0,"codec_type":"audio"},{"index":1,"codec_type":"video","width":500,"height":500,"disposition":{"attached_pic":1}}],"format":{"format_name":"mp3","duration":"3"}}"#;
+        assert!(parse(j).is_err());
+    }
+
+    #[test]
+    fn still_image_is_refused() {
+        let j = r#"{"streams":[{"index":0,"codec_type":"video","codec_name":"png","width":64,"height":64,"avg_frame_rate":"25/1"}],"format":{"format_name":"png_pipe"}}"#;
+        assert!(parse(j).unwrap_err().message.contains("still image"));
+    }
+
+    #[test]
+    fn missing_duration_is_refused() {
+        let j = r#"{"streams":[{"index":0,"codec_type":"video","width":64,"height":64,"avg_frame_rate":"25/1"}],"format":{"format_name":"matroska"}}"#;
+        assert!(parse(j).unwrap_err().message.contains("duration"));
+    }
+
+    #[test]
+    fn ten_bit_is_detected() {
+        assert_eq!(bit_depth(Some("yuv420p10le")), 10);
+        assert_eq!(bit_depth(Some("p010le")), 8 + 2);
+        assert_eq!(bit_depth(Some("nv12")), 8);
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error_not_a_panic() {
+        for junk in ["", "{", "[]", "{\"streams\":7}", "\u{0}\u{1}"] {
+            assert_eq!(parse(junk).unwrap_err().code, crate::ErrorCode::BadInput);
+        }
+    }
+}

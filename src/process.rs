@@ -1,0 +1,134 @@
+//! Supervising one child process (ffmpeg) so it can never outlive its job.
+//!
+//! The child leads its own process group, so a kill reaches anything it starts; it gets
+//! `SIGKILL` if the thread that spawned it dies (`PR_SET_PDEATHSIG`: spawn from the engine's
+//! long-lived runtime threads); and dropping a [`Child`] kills the group. Waiting survives a host
+//! that reaps our children behind our back (.NET as PID 1): the status is then unknown, not an
+//! error.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+
+/// A running child in its own process group.
+#[derive(Debug)]
+pub struct Child {
+    inner: tokio::process::Child,
+    pgid: i32,
+    exited: bool,
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Exit status 0.
+    Success,
+    /// Any other status or a signal; the code when there was one.
+    Failed(Option<i32>),
+    /// Someone else reaped it (ECHILD): judge by its output instead.
+    Unknown,
+}
+
+impl From<std::io::Result<ExitStatus>> for Exit {
+    fn from(r: std::io::Result<ExitStatus>) -> Self {
+        match r {
+            Ok(s) if s.success() => Exit::Success,
+            Ok(s) => Exit::Failed(s.code()),
+            Err(_) => Exit::Unknown,
+        }
+    }
+}
+
+/// Spawns `program args` with stdin closed, in a new process group, killed with its parent.
+pub fn spawn(program: &Path, args: &[OsString], stdout: Stdio, stderr: Stdio) -> std::io::Result<Child> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).stdin(Stdio::null()).stdout(stdout).stderr(stderr).process_group(0);
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let inner = cmd.spawn()?;
+    let pgid = inner.id().map(|p| p as i32).unwrap_or(0);
+    Ok(Child { inner, pgid, exited: false })
+}
+
+impl Child {
+    /// The child's stdout, once.
+    pub fn take_stdout(&mut self) -> Option<tokio::process::ChildStdout> {
+        self.inner.stdout.take()
+    }
+
+    /// Waits for the child to end. Safe to call again after it returned.
+    pub async fn wait(&mut self) -> Exit {
+        let exit = Exit::from(self.inner.wait().await);
+        self.exited = true;
+        exit
+    }
+
+    /// Sends SIGKILL to the whole group. A killed ffmpeg never renames its half-written
+    /// segment into place, so everything with a final name stays trustworthy (a graceful stop
+    /// would flush a short segment under a final name).
+    pub fn kill_group(&self) {
+        if self.pgid > 0 && !self.exited {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.pgid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
+    /// Kills the group and reaps the child.
+    pub async fn kill(&mut self) -> Exit {
+        self.kill_group();
+        self.wait().await
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // tokio reaps the dropped child in the background while its runtime runs.
+        self.kill_group();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Running or sleeping; a zombie waiting for its reaper counts as dead.
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+            .unwrap_or(false)
+    }
+
+    #[tokio::test]
+    async fn kill_reaches_grandchildren_in_the_group() {
+        let args: Vec<OsString> = vec!["-c".into(), "sleep 30 & echo $!; wait".into()];
+        let mut child = spawn(Path::new("/bin/sh"), &args, Stdio::piped(), Stdio::null()).unwrap();
+        let mut out = child.take_stdout().unwrap();
+        let mut buf = [0u8; 32];
+        let n = tokio::io::AsyncReadExt::read(&mut out, &mut buf).await.unwrap();
+        let grandchild: i32 = std::str::from_utf8(&buf[..n]).unwrap().trim().parse().unwrap();
+        assert!(alive(grandchild));
+        assert_ne!(child.kill().await, Exit::Success);
+        for _ in 0..100 {
+            if !alive(grandchild) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!alive(grandchild), "grandchild survived the group kill");
+        assert_ne!(child.wait().await, Exit::Success, "waiting twice is safe");
+    }
+
+    #[tokio::test]
+    async fn exit_codes_are_reported() {
+        let ok = spawn(Path::new("/bin/true"), &[], Stdio::null(), Stdio::null()).unwrap().wait().await;
+        assert_eq!(ok, Exit::Success);
+        let bad = spawn(Path::new("/bin/false"), &[], Stdio::null(), Stdio::null()).unwrap().wait().await;
+        assert_eq!(bad, Exit::Failed(Some(1)));
+    }
+}
