@@ -1,0 +1,112 @@
+// Jellyscale dashboard page: settings and the jobs panel. Loaded by jellyfin-web as __plugin/jellyscale.js.
+const pluginId = 'facb9195-8c77-46ac-95e9-c2d9250c80ad';
+const fields = ['UseUpscaledStream', 'ApplyToAllUsers', 'TargetMode', 'ScaleFactor', 'MaxHeight', 'CodecPolicy', 'Backend',
+    'FfmpegPath', 'SegmentSeconds', 'OutputLocation', 'OutputDirectory', 'MaxConcurrentJobs', 'AfterViewerLeaves',
+    'IdleTimeoutSeconds', 'CleanupMaxAgeDays', 'CleanupMaxSizeGb'];
+
+function escapeHtml(text) {
+    const div = document.createElement('div');
+    div.textContent = text == null ? '' : String(text);
+    return div.innerHTML;
+}
+
+function formatEta(seconds) {
+    if (seconds == null) {
+        return '';
+    }
+    const s = Math.round(seconds);
+    return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
+}
+
+function renderChecklist(container, items, checkedIds, className) {
+    container.innerHTML = items.map(item =>
+        '<label class="emby-checkbox-label" style="display:block;"><input type="checkbox" is="emby-checkbox" class="' + className
+        + '" data-id="' + escapeHtml(item.id) + '"' + (checkedIds.includes(item.id) ? ' checked' : '') + '/><span>'
+        + escapeHtml(item.name) + '</span></label>').join('');
+}
+
+function checkedIds(view, className) {
+    return Array.from(view.querySelectorAll('.' + className)).filter(c => c.checked).map(c => c.getAttribute('data-id'));
+}
+
+function load(view) {
+    Dashboard.showLoadingMsg();
+    Promise.all([
+        ApiClient.getPluginConfiguration(pluginId),
+        ApiClient.getUsers(),
+        ApiClient.getVirtualFolders()
+    ]).then(([config, users, folders]) => {
+        for (const name of fields) {
+            const input = view.querySelector('#' + name);
+            if (input.type === 'checkbox') {
+                input.checked = !!config[name];
+            } else {
+                input.value = config[name] == null ? '' : config[name];
+            }
+        }
+        renderChecklist(view.querySelector('#UserList'), users.map(u => ({ id: u.Id, name: u.Name })), config.UserIds || [], 'jellyscaleUser');
+        renderChecklist(view.querySelector('#LibraryList'), folders.map(f => ({ id: f.ItemId, name: f.Name })), config.PreUpscaleLibraryIds || [], 'jellyscaleLibrary');
+        Dashboard.hideLoadingMsg();
+    });
+}
+
+function save(view) {
+    Dashboard.showLoadingMsg();
+    ApiClient.getPluginConfiguration(pluginId).then(config => {
+        for (const name of fields) {
+            const input = view.querySelector('#' + name);
+            if (input.type === 'checkbox') {
+                config[name] = input.checked;
+            } else if (input.type === 'number') {
+                config[name] = parseInt(input.value, 10) || 0;
+            } else {
+                config[name] = input.value;
+            }
+        }
+        config.UserIds = checkedIds(view, 'jellyscaleUser');
+        config.PreUpscaleLibraryIds = checkedIds(view, 'jellyscaleLibrary');
+        ApiClient.updatePluginConfiguration(pluginId, config).then(result => Dashboard.processPluginConfigurationUpdateResult(result));
+    });
+}
+
+function refreshJobs(view) {
+    ApiClient.getJSON(ApiClient.getUrl('Jellyscale/Jobs')).then(jobs => {
+        view.querySelector('#JobMessage').textContent = jobs.length ? '' : 'No jobs yet.';
+        view.querySelector('#JobRows').innerHTML = jobs.map(job =>
+            '<tr><td>' + escapeHtml(job.Input) + '</td><td>' + escapeHtml(job.Error ? job.State + ': ' + job.Error : job.State)
+            + '</td><td>' + escapeHtml(job.Width + 'x' + job.Height + ' ' + job.Codec)
+            + '</td><td>' + (job.Progress * 100).toFixed(1) + '%</td><td>' + job.Fps.toFixed(1)
+            + '</td><td>' + job.Speed.toFixed(2) + 'x</td><td>' + formatEta(job.EtaSeconds) + '</td><td>'
+            + (['queued', 'probing', 'running', 'finalizing'].includes(job.State)
+                ? '<button is="emby-button" type="button" class="raised emby-button jellyscaleCancel" data-id="' + escapeHtml(job.JobId) + '">Cancel</button>'
+                : '')
+            + '</td></tr>').join('');
+    }, () => {
+        view.querySelector('#JobMessage').textContent = 'The upscale engine is not available; see the server log.';
+    });
+}
+
+export default function (view) {
+    let timer = null;
+    view.querySelector('#JellyscaleConfigForm').addEventListener('submit', e => {
+        e.preventDefault();
+        save(view);
+        return false;
+    });
+    view.querySelector('#JobRows').addEventListener('click', e => {
+        const button = e.target.closest('.jellyscaleCancel');
+        if (button) {
+            ApiClient.ajax({ type: 'POST', url: ApiClient.getUrl('Jellyscale/Jobs/' + button.getAttribute('data-id') + '/Cancel') })
+                .then(() => refreshJobs(view));
+        }
+    });
+    view.addEventListener('viewshow', () => {
+        load(view);
+        refreshJobs(view);
+        timer = setInterval(() => refreshJobs(view), 2000);
+    });
+    view.addEventListener('viewhide', () => {
+        clearInterval(timer);
+        timer = null;
+    });
+}
