@@ -231,6 +231,9 @@ impl EncodePlan {
             (Backend::Nvenc, _) => {
                 let fmt = if ten && codec == Codec::Hevc { "p010le" } else { "yuv420p" };
                 let enc = if codec == Codec::H264 { "h264_nvenc" } else { "hevc_nvenc" };
+                if fmt == "p010le" {
+                    push(&mut a, &["-profile:v", "main10"]);
+                }
                 // NVENC ignores -crf: constant quality is -rc vbr -cq with no bitrate cap.
                 push(
                     &mut a,

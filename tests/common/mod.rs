@@ -1,0 +1,78 @@
+//! Helpers shared by the integration tests: tiny generated clips, engine configs, process
+//! checks. Tests drive the real ffmpeg; none is mocked.
+#![allow(dead_code)]
+
+use jellyscale::{Backend, Config};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// ffmpeg must be installed for these tests (scripts/test installs it).
+pub fn ffmpeg() -> PathBuf {
+    which::which("ffmpeg").expect("ffmpeg is not installed: run scripts/test, which installs it")
+}
+
+/// Generates a test-pattern clip with a tone: `seconds` long, `size` like "320x180".
+pub fn clip(dir: &Path, name: &str, seconds: f64, size: &str, extra: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let status = Command::new(ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={size}:rate=24"))
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t"])
+        .arg(seconds.to_string())
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+        .args(extra)
+        .arg(&path)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "could not generate {name}");
+    path
+}
+
+/// A CPU-backend config inside `dir` with short segments.
+pub fn config(dir: &Path, segment_seconds: u32) -> Config {
+    Config {
+        cache_dir: dir.join("cache"),
+        output_dir: Some(dir.join("out")),
+        backend: Backend::Cpu,
+        segment_seconds,
+        cpu_preset: "ultrafast".into(),
+        ..Config::default()
+    }
+}
+
+/// Runs ffprobe and returns `stream=...`/`format=...` entries as JSON.
+pub fn ffprobe_json(target: &str, entries: &str) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_entries", entries, target])
+        .output()
+        .expect("run ffprobe");
+    assert!(out.status.success(), "ffprobe {target}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("ffprobe json")
+}
+
+/// Pids of running (non-zombie) processes named `ffmpeg` whose parent is `parent` and whose
+/// command line mentions `marker` (tests run in parallel in one process).
+pub fn ffmpeg_children(parent: u32, marker: &Path) -> Vec<u32> {
+    let marker = marker.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let comm = &stat[open + 1..close];
+        let rest: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let mentions = String::from_utf8_lossy(&cmdline).contains(&marker);
+        if comm == "ffmpeg" && mentions && rest.first() != Some(&"Z") && rest.get(1) == Some(&parent.to_string().as_str()) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// True while the pid exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
