@@ -94,6 +94,9 @@ struct JobOpts {
     /// Segment length in seconds.
     #[arg(long, default_value_t = 4)]
     segment_seconds: u32,
+    /// x264/x265 preset for the CPU backend.
+    #[arg(long, default_value = "veryfast")]
+    preset: String,
 }
 
 impl EngineOpts {
@@ -113,6 +116,7 @@ impl JobOpts {
         c.output_dir = self.out.clone();
         c.backend = self.backend;
         c.segment_seconds = self.segment_seconds;
+        c.cpu_preset = self.preset.clone();
         c.max_concurrent_jobs = 1;
         c
     }

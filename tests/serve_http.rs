@@ -1,0 +1,80 @@
+//! `jellyscale serve` read by real HLS clients (ffprobe, ffmpeg) over HTTP while it encodes.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn get(url: &str) -> (u16, String) {
+    let r = reqwest::blocking::get(url).expect("http get");
+    let code = r.status().as_u16();
+    (code, r.text().unwrap_or_default())
+}
+
+#[test]
+fn hls_clients_read_the_whole_stream_while_it_encodes_and_ctrl_c_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 20.0, "320x180", &[]);
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "cpu", "--segment-seconds", "2", "--preset", "slower"])
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(&src)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.strip_prefix("serving ").expect("serve prints its URL").to_owned();
+    let base = url.trim_end_matches("master.m3u8").to_owned();
+
+    let (code, status) = get(&format!("{base}status"));
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["state"], "running", "the job must still be encoding when reading starts");
+    assert!(status["segments_ready"].as_u64().unwrap() < status["segment_count"].as_u64().unwrap());
+    let encoders = ffmpeg_children(serve.id(), dir.path());
+    assert_eq!(encoders.len(), 1, "one ffmpeg encodes for the server");
+
+    let (code, playlist) = get(&format!("{base}main.m3u8"));
+    assert_eq!(code, 200);
+    assert!(playlist.contains("#EXT-X-ENDLIST"), "full VOD playlist from the start");
+    for bad in ["..%2F..%2Fetc%2Fpasswd", "../job.json", "99999.ts", "1.m4s", "abc.ts", "seg_00000.ts"] {
+        assert_eq!(get(&format!("{base}{bad}")).0, 404, "{bad}");
+    }
+
+    // A real HLS client reads every segment over HTTP, waiting on the encoder as it goes.
+    let started = Instant::now();
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", &url, "-map", "0", "-c", "copy", "-f", "mpegts", "-y"])
+        .arg(dir.path().join("copy.ts"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffmpeg over HLS: {}", String::from_utf8_lossy(&out.stderr));
+    let probe = ffprobe_json(dir.path().join("copy.ts").to_str().unwrap(), "format=duration:stream=width,height");
+    let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((duration - 20.0).abs() < 0.5, "read {duration}s of 20s");
+    let probe = ffprobe_json(&url, "format=duration");
+    let listed: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((listed - 20.0).abs() < 0.5, "ffprobe sees {listed}s");
+    eprintln!("read the stream in {:?}", started.elapsed());
+
+    // Ctrl-C: the server and its ffmpeg stop.
+    let pid = serve.id();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(code) = serve.try_wait().unwrap() {
+            assert!(code.success(), "serve exited with {code}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(encoders.iter().all(|&p| !alive(p)), "ffmpeg outlived the server");
+}
