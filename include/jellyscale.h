@@ -10,10 +10,292 @@
 #include <stdlib.h>
 
 /*
- Which encoder family runs the upscale.
+ The ABI version this library implements; `jellyscale_abi_version` returns it.
  */
-typedef struct Backend Backend;
+#define JELLYSCALE_ABI_VERSION 1
+
+/*
+ The result of every call. `JELLYSCALE_STATUS_OK` is success; any other value comes with the
+ error JSON `{"code": "...", "message": "..."}` in the call's out-string, if it has one.
+ Values are stable and never reused.
+ */
+enum JellyscaleStatus
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Success.
+   */
+  JELLYSCALE_STATUS_OK = 0,
+  /*
+   A NULL pointer, bad UTF-8, malformed JSON, an unknown field or an out-of-range value.
+   */
+  JELLYSCALE_STATUS_INVALID_ARGUMENT = 1,
+  /*
+   No job with that id, or no segment with that index.
+   */
+  JELLYSCALE_STATUS_NOT_FOUND = 2,
+  /*
+   The source is missing, unreadable, not a video, truncated, or needs no upscaling.
+   */
+  JELLYSCALE_STATUS_BAD_INPUT = 3,
+  /*
+   ffmpeg/ffprobe are missing or failed to start or run.
+   */
+  JELLYSCALE_STATUS_FFMPEG = 4,
+  /*
+   The job queue is full.
+   */
+  JELLYSCALE_STATUS_BUSY = 5,
+  /*
+   Disk or file-system failure.
+   */
+  JELLYSCALE_STATUS_IO = 6,
+  /*
+   A bounded wait ran out.
+   */
+  JELLYSCALE_STATUS_TIMEOUT = 7,
+  /*
+   The job was cancelled.
+   */
+  JELLYSCALE_STATUS_CANCELLED = 8,
+  /*
+   The engine is shutting down (or was freed while a wait was pending).
+   */
+  JELLYSCALE_STATUS_SHUTTING_DOWN = 9,
+  /*
+   A bug in the library: a caught panic or a broken invariant.
+   */
+  JELLYSCALE_STATUS_INTERNAL = 99,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum JellyscaleStatus JellyscaleStatus;
+#else
+typedef uint32_t JellyscaleStatus;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ An engine: its runtime, its jobs and every ffmpeg it started. Opaque to C.
+ */
+typedef struct JellyscaleEngine JellyscaleEngine;
+
+/*
+ Receives one log event: `level` 1 error, 2 warn, 3 info, 4 debug, 5 trace; `target` is the
+ Rust module path; `message` is the formatted message with its fields (`key=value`).
+
+ Ownership: `target` and `message` are borrowed for the call; copy them to keep them.
+ `user_data` is the pointer given to `jellyscale_set_log_callback`, passed back untouched.
+ Called from any thread, possibly concurrently; it must not call
+ `jellyscale_set_log_callback`.
+ */
+typedef void (*JellyscaleLogCallback)(void *user_data,
+                                      uint32_t level,
+                                      const char *target,
+                                      const char *message);
+
+/*
+ Reports the outcome of a `jellyscale_wait_segment`, exactly once, from an engine thread (or
+ from the thread calling `jellyscale_engine_free`).
+
+ `status` is `JELLYSCALE_STATUS_OK` with `json` = `{"index": n, "duration": seconds, "path":
+ "/abs/file", "offset": n, "length": n, "init_path": string|null, "init_offset": n|null,
+ "init_length": n|null}` (the segment's bytes are `length` bytes at `offset` in `path`; fMP4
+ streams also have an init section), or an error status with the error JSON: `TIMEOUT`,
+ `CANCELLED`, `SHUTTING_DOWN` (engine freed), or the job's own error when it failed.
+
+ Ownership: `json` is borrowed for the call; copy it to keep it. `user_data` is the pointer
+ given to `jellyscale_wait_segment`, passed back untouched.
+ */
+typedef void (*JellyscaleSegmentCallback)(void *user_data, JellyscaleStatus status, const char *json);
 
 
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/*
+ The version of this C ABI (currently 1). A caller built against another version must not
+ use the library.
+ */
+uint32_t jellyscale_abi_version(void);
+
+/*
+ Creates an engine from a JSON config (`"{}"` gives the defaults; unknown fields are
+ rejected). Finds ffmpeg/ffprobe, prepares the cache folder and, for backend `"auto"`, runs a
+ short test encode per GPU backend.
+
+ Ownership: `config_json` is borrowed for the call. On success `*out_engine` receives an
+ engine owned by the caller: free it with `jellyscale_engine_free` exactly once; `*out_engine`
+ is written only on success. On failure `*out_error_json` receives the error JSON, owned by the
+ caller: free it with `jellyscale_string_free` exactly once; on success it is set to NULL.
+ `out_error_json` may be NULL when the caller does not want the details.
+
+ Errors: `INVALID_ARGUMENT` (NULL `config_json` or `out_engine`, bad UTF-8, malformed JSON,
+ unknown field, out-of-range value), `FFMPEG` (ffmpeg/ffprobe not found or not executable),
+ `IO` (the cache folder cannot be created).
+
+ # Safety
+ `config_json` is NULL or a NUL-terminated string; `out_engine` and `out_error_json` are NULL
+ or writable.
+ */
+JellyscaleStatus jellyscale_engine_new(const char *config_json,
+                                       struct JellyscaleEngine **out_engine,
+                                       char **out_error_json);
+
+/*
+ Frees an engine: every pending `jellyscale_wait_segment` callback fires (with
+ `SHUTTING_DOWN`) before this returns, then every job is cancelled and its ffmpeg stopped.
+ Finished files and segments on disk stay. Called on an engine callback thread, the ffmpeg
+ stop finishes in the background after this returns (callbacks still fire before).
+
+ Ownership: takes ownership of `engine`, which must come from `jellyscale_engine_new` and be
+ freed exactly once; NULL is a no-op. No other call may use `engine` during or after this one.
+
+ # Safety
+ `engine` is NULL or a live engine not used by any other call from now on.
+ */
+void jellyscale_engine_free(struct JellyscaleEngine *engine);
+
+/*
+ Starts the upscale job for a request JSON (`{"input": "/path", "codec": "h264"|"hevc",
+ "scale", "max_height", "audio_stream", "start_segment"}`), or joins the running or finished
+ job for the same source and profile. Probes the source but never waits for the encode; the
+ job's status JSON comes back at once.
+
+ Ownership: `engine` and `request_json` are borrowed for the call. `*out_json` receives the
+ job status JSON on success, the error JSON otherwise; either is owned by the caller: free it
+ with `jellyscale_string_free` exactly once.
+
+ Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8, malformed JSON, unknown field),
+ `BAD_INPUT` (missing, unreadable or unusable source), `FFMPEG`, `BUSY` (queue full), `IO`,
+ `SHUTTING_DOWN`.
+
+ # Safety
+ `engine` is NULL or live; `request_json` is NULL or a NUL-terminated string; `out_json` is
+ NULL or writable.
+ */
+JellyscaleStatus jellyscale_start_stream(struct JellyscaleEngine *engine,
+                                         const char *request_json,
+                                         char **out_json);
+
+/*
+ The status JSON of one job (state, progress, ready segments, final path, error).
+
+ Ownership: `engine` and `job_id` are borrowed for the call. `*out_json` receives the status
+ JSON on success, the error JSON otherwise; either is owned by the caller: free it with
+ `jellyscale_string_free` exactly once.
+
+ Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8), `NOT_FOUND` (unknown job).
+
+ # Safety
+ `engine` is NULL or live; `job_id` is NULL or a NUL-terminated string; `out_json` is NULL or
+ writable.
+ */
+JellyscaleStatus jellyscale_status(struct JellyscaleEngine *engine,
+                                   const char *job_id,
+                                   char **out_json);
+
+/*
+ Cancels a job: its ffmpeg is stopped, no finished file appears, segments stay for reuse, and
+ its pending segment waits fire with `CANCELLED`. Cancelling a cancelled or finished job is OK.
+
+ Ownership: `engine` and `job_id` are borrowed for the call.
+
+ Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8), `NOT_FOUND` (unknown job).
+
+ # Safety
+ `engine` is NULL or live; `job_id` is NULL or a NUL-terminated string.
+ */
+JellyscaleStatus jellyscale_cancel(struct JellyscaleEngine *engine, const char *job_id);
+
+/*
+ The status JSON of every job, as an array sorted by job id.
+
+ Ownership: `engine` is borrowed for the call. `*out_json` receives the array on success, the
+ error JSON otherwise; either is owned by the caller: free it with `jellyscale_string_free`
+ exactly once.
+
+ Errors: `INVALID_ARGUMENT` (NULL argument).
+
+ # Safety
+ `engine` is NULL or live; `out_json` is NULL or writable.
+ */
+JellyscaleStatus jellyscale_list_jobs(struct JellyscaleEngine *engine, char **out_json);
+
+/*
+ The job's full-length VOD media playlist (every segment listed from the start, ENDLIST
+ present), with `uri_query` appended to every URI (`"api_key=..."`, a leading `?` optional;
+ NULL or `""` appends nothing).
+
+ Ownership: `engine`, `job_id` and `uri_query` are borrowed for the call. `*out_m3u8` receives
+ the playlist text on success, the error JSON otherwise; either is owned by the caller: free it
+ with `jellyscale_string_free` exactly once.
+
+ Errors: `INVALID_ARGUMENT` (NULL argument other than `uri_query`, bad UTF-8), `NOT_FOUND`
+ (unknown job).
+
+ # Safety
+ `engine` is NULL or live; `job_id` and `uri_query` are NULL or NUL-terminated strings;
+ `out_m3u8` is NULL or writable.
+ */
+JellyscaleStatus jellyscale_playlist(struct JellyscaleEngine *engine,
+                                     const char *job_id,
+                                     const char *uri_query,
+                                     char **out_m3u8);
+
+/*
+ Sets (or, with NULL, clears) the process-wide log callback. The first call installs the
+ library's global `tracing` subscriber; if the process already has one, logs go there instead.
+ Once this returns, the previous callback is no longer called.
+
+ Ownership: `callback` and `user_data` must stay valid until they are replaced or cleared by
+ another call; the library never dereferences `user_data`.
+
+ # Safety
+ `callback` is NULL or may be called with `user_data` from any thread, concurrently.
+ */
+void jellyscale_set_log_callback(JellyscaleLogCallback callback, void *user_data);
+
+/*
+ Frees a string returned by any jellyscale function.
+
+ Ownership: `s` must come from this library and be freed exactly once; NULL is a no-op.
+
+ # Safety
+ `s` is NULL or a string this library returned that was not freed yet.
+ */
+void jellyscale_string_free(char *s);
+
+/*
+ Waits up to `timeout_ms` for segment `index` of a job (moving the encoder there if it is far
+ away) and reports through `callback`. Returns at once: `JELLYSCALE_STATUS_OK` means the wait
+ is registered and `callback` will fire exactly once, from an engine thread (or from
+ `jellyscale_engine_free`, with `SHUTTING_DOWN`). Any other status means `callback` will not
+ fire. A segment already ready still reports through `callback`. `timeout_ms` 0 checks once.
+
+ Ownership: `engine` and `job_id` are borrowed for the call. `callback` and `user_data` must
+ stay valid until the callback fires; the library never dereferences `user_data`.
+
+ Errors (returned, callback not fired): `INVALID_ARGUMENT` (NULL argument, bad UTF-8),
+ `NOT_FOUND` (unknown job, or `index` past the last segment), `SHUTTING_DOWN`.
+
+ # Safety
+ `engine` is NULL or live; `job_id` is NULL or a NUL-terminated string; `callback` may be
+ called with `user_data` from any thread.
+ */
+JellyscaleStatus jellyscale_wait_segment(struct JellyscaleEngine *engine,
+                                         const char *job_id,
+                                         uint32_t index,
+                                         uint32_t timeout_ms,
+                                         JellyscaleSegmentCallback callback,
+                                         void *user_data);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
 
 #endif  /* JELLYSCALE_H */

@@ -1,0 +1,140 @@
+//! Starting, inspecting and cancelling jobs, and their playlists.
+
+use super::boundary::call;
+use super::engine::JellyscaleEngine;
+use super::status::JellyscaleStatus;
+use super::{args, runtime, strings};
+use crate::config::StreamRequest;
+use std::ffi::c_char;
+
+/// Starts the upscale job for a request JSON (`{"input": "/path", "codec": "h264"|"hevc",
+/// "scale", "max_height", "audio_stream", "start_segment"}`), or joins the running or finished
+/// job for the same source and profile. Probes the source but never waits for the encode; the
+/// job's status JSON comes back at once.
+///
+/// Ownership: `engine` and `request_json` are borrowed for the call. `*out_json` receives the
+/// job status JSON on success, the error JSON otherwise; either is owned by the caller: free it
+/// with `jellyscale_string_free` exactly once.
+///
+/// Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8, malformed JSON, unknown field),
+/// `BAD_INPUT` (missing, unreadable or unusable source), `FFMPEG`, `BUSY` (queue full), `IO`,
+/// `SHUTTING_DOWN`.
+///
+/// # Safety
+/// `engine` is NULL or live; `request_json` is NULL or a NUL-terminated string; `out_json` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn jellyscale_start_stream(
+    engine: *mut JellyscaleEngine,
+    request_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> JellyscaleStatus {
+    call(out_json, || {
+        // SAFETY: per this function's contract.
+        let (engine, text, out) = unsafe {
+            (args::engine(engine)?, args::string(request_json, "request_json")?, args::out(out_json, "out_json")?)
+        };
+        let request = StreamRequest::from_json(text)?;
+        let engine = engine.engine();
+        let status = runtime::blocking(|| engine.start(request))?;
+        strings::set(out, strings::json(&status)?)
+    })
+}
+
+/// The status JSON of one job (state, progress, ready segments, final path, error).
+///
+/// Ownership: `engine` and `job_id` are borrowed for the call. `*out_json` receives the status
+/// JSON on success, the error JSON otherwise; either is owned by the caller: free it with
+/// `jellyscale_string_free` exactly once.
+///
+/// Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8), `NOT_FOUND` (unknown job).
+///
+/// # Safety
+/// `engine` is NULL or live; `job_id` is NULL or a NUL-terminated string; `out_json` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn jellyscale_status(
+    engine: *mut JellyscaleEngine,
+    job_id: *const c_char,
+    out_json: *mut *mut c_char,
+) -> JellyscaleStatus {
+    call(out_json, || {
+        // SAFETY: per this function's contract.
+        let (engine, id, out) =
+            unsafe { (args::engine(engine)?, args::string(job_id, "job_id")?, args::out(out_json, "out_json")?) };
+        let status = engine.engine().status(id)?;
+        strings::set(out, strings::json(&status)?)
+    })
+}
+
+/// Cancels a job: its ffmpeg is stopped, no finished file appears, segments stay for reuse, and
+/// its pending segment waits fire with `CANCELLED`. Cancelling a cancelled or finished job is OK.
+///
+/// Ownership: `engine` and `job_id` are borrowed for the call.
+///
+/// Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8), `NOT_FOUND` (unknown job).
+///
+/// # Safety
+/// `engine` is NULL or live; `job_id` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn jellyscale_cancel(engine: *mut JellyscaleEngine, job_id: *const c_char) -> JellyscaleStatus {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: per this function's contract.
+        let (engine, id) = unsafe { (args::engine(engine)?, args::string(job_id, "job_id")?) };
+        engine.engine().cancel(id)
+    })
+}
+
+/// The status JSON of every job, as an array sorted by job id.
+///
+/// Ownership: `engine` is borrowed for the call. `*out_json` receives the array on success, the
+/// error JSON otherwise; either is owned by the caller: free it with `jellyscale_string_free`
+/// exactly once.
+///
+/// Errors: `INVALID_ARGUMENT` (NULL argument).
+///
+/// # Safety
+/// `engine` is NULL or live; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn jellyscale_list_jobs(engine: *mut JellyscaleEngine, out_json: *mut *mut c_char) -> JellyscaleStatus {
+    call(out_json, || {
+        // SAFETY: per this function's contract.
+        let (engine, out) = unsafe { (args::engine(engine)?, args::out(out_json, "out_json")?) };
+        strings::set(out, strings::json(&engine.engine().list())?)
+    })
+}
+
+/// The job's full-length VOD media playlist (every segment listed from the start, ENDLIST
+/// present), with `uri_query` appended to every URI (`"api_key=..."`, a leading `?` optional;
+/// NULL or `""` appends nothing).
+///
+/// Ownership: `engine`, `job_id` and `uri_query` are borrowed for the call. `*out_m3u8` receives
+/// the playlist text on success, the error JSON otherwise; either is owned by the caller: free it
+/// with `jellyscale_string_free` exactly once.
+///
+/// Errors: `INVALID_ARGUMENT` (NULL argument other than `uri_query`, bad UTF-8), `NOT_FOUND`
+/// (unknown job).
+///
+/// # Safety
+/// `engine` is NULL or live; `job_id` and `uri_query` are NULL or NUL-terminated strings;
+/// `out_m3u8` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn jellyscale_playlist(
+    engine: *mut JellyscaleEngine,
+    job_id: *const c_char,
+    uri_query: *const c_char,
+    out_m3u8: *mut *mut c_char,
+) -> JellyscaleStatus {
+    call(out_m3u8, || {
+        // SAFETY: per this function's contract.
+        let (engine, id, query, out) = unsafe {
+            (
+                args::engine(engine)?,
+                args::string(job_id, "job_id")?,
+                args::optional_string(uri_query, "uri_query")?,
+                args::out(out_m3u8, "out_m3u8")?,
+            )
+        };
+        strings::set(out, engine.engine().playlist(id, query.unwrap_or(""))?)
+    })
+}
