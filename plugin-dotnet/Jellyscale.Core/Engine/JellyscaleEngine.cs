@@ -27,8 +27,16 @@ public sealed unsafe class JellyscaleEngine : IStreamEngine, IDisposable
     public static JellyscaleEngine Create(string libraryPath, EngineConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        return CreateFromJson(libraryPath, JsonSerializer.Serialize(config, EngineJsonContext.Default.EngineConfig));
+    }
+
+    /// <summary>Creates an engine from configuration JSON as given (tests use it to send what the typed config cannot).</summary>
+    /// <param name="libraryPath">Full path of libjellyscale.so.</param>
+    /// <param name="json">The configuration JSON.</param>
+    /// <returns>The engine.</returns>
+    internal static JellyscaleEngine CreateFromJson(string libraryPath, string json)
+    {
         NativeLibraryLoader.Load(libraryPath);
-        var json = JsonSerializer.Serialize(config, EngineJsonContext.Default.EngineConfig);
         var status = NativeMethods.jellyscale_engine_new(json, out var handle, out var error);
         var errorJson = NativeMethods.TakeString(error);
         if (status != JellyscaleStatus.Ok)
