@@ -96,9 +96,8 @@ impl Default for Config {
     }
 }
 
-const PRESETS: &[&str] = &[
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-];
+const PRESETS: &[&str] =
+    &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
 
 impl Config {
     /// Parses and validates a JSON config; `""` or `{}` gives the defaults.
@@ -158,8 +157,7 @@ pub struct StreamRequest {
 impl StreamRequest {
     /// Parses a request JSON and checks its ranges.
     pub fn from_json(text: &str) -> Result<StreamRequest> {
-        let req: StreamRequest =
-            serde_json::from_str(text).map_err(|e| Error::invalid(format!("request: {e}")))?;
+        let req: StreamRequest = serde_json::from_str(text).map_err(|e| Error::invalid(format!("request: {e}")))?;
         if req.input.as_os_str().is_empty() {
             return Err(Error::invalid("request: input is empty"));
         }

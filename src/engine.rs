@@ -4,7 +4,7 @@
 
 use crate::config::{Backend, Config, StreamRequest};
 use crate::error::{Error, ErrorCode, Result};
-use crate::job::{Job, JobState, JobStatus, SegmentInfo, Tools};
+use crate::job::{Job, JobSpec, JobState, JobStatus, SegmentInfo, Tools};
 use crate::plan::{self, Container, EncodePlan, Profile};
 use crate::playlist::{self, Timeline};
 use crate::probe;
@@ -108,7 +108,8 @@ impl Engine {
     pub fn new(mut config: Config) -> Result<Engine> {
         config.validate()?;
         // Relative folders would move with the caller's working directory.
-        let absolute = |p: &Path| std::path::absolute(p).map_err(|e| Error::invalid(format!("config: {}: {e}", p.display())));
+        let absolute =
+            |p: &Path| std::path::absolute(p).map_err(|e| Error::invalid(format!("config: {}: {e}", p.display())));
         config.cache_dir = absolute(&config.cache_dir)?;
         config.output_dir = config.output_dir.as_deref().map(absolute).transpose()?;
         let ffmpeg = resolve_tool(config.ffmpeg_path.as_deref(), "ffmpeg", None)?;
@@ -270,11 +271,8 @@ impl EngineHandle {
         }
         let (mut plan, timeline) = self.plan(&req).await?;
         let meta = std::fs::metadata(&plan.input).map_err(|e| Error::bad_input(format!("input not readable: {e}")))?;
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i128);
+        let mtime_ns =
+            meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
         let profile = format!(
             "{} {}x{} {}bit audio={:?} {:?} seg={}",
             plan.profile.codec.name(),
@@ -323,7 +321,8 @@ impl EngineHandle {
             final_path: None,
             final_offsets: Vec::new(),
         };
-        let job = Job::launch(id.clone(), plan, timeline, dir, final_path, manifest, start_segment, self.shared.tools.clone());
+        let spec = JobSpec { id: id.clone(), plan, timeline, dir, final_path, manifest };
+        let job = Job::launch(spec, start_segment, self.shared.tools.clone());
         let status = job.status();
         jobs.insert(id, job);
         Ok(status)

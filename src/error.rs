@@ -43,10 +43,7 @@ pub struct Error {
 impl Error {
     /// Builds an error with the given code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error {
-            code,
-            message: message.into(),
-        }
+        Error { code, message: message.into() }
     }
     /// [`ErrorCode::InvalidArgument`].
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -71,9 +68,8 @@ impl Error {
 
     /// The error as the `{"code": .., "message": ..}` JSON object of the C ABI.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"code":"internal","message":"error not serializable"}"#.to_owned()
-        })
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| r#"{"code":"internal","message":"error not serializable"}"#.to_owned())
     }
 }
 

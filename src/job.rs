@@ -149,6 +149,17 @@ pub(crate) struct Tools {
     pub slots: Arc<Semaphore>,
 }
 
+/// What a job is made from: its identity, plan and places on disk.
+#[derive(Debug)]
+pub(crate) struct JobSpec {
+    pub id: String,
+    pub plan: EncodePlan,
+    pub timeline: Timeline,
+    pub dir: JobDir,
+    pub final_path: PathBuf,
+    pub manifest: Manifest,
+}
+
 /// One upscale job; shared by every viewer of the same source and profile.
 #[derive(Debug)]
 pub struct Job {
@@ -175,16 +186,8 @@ enum RunEnd {
 
 impl Job {
     /// Creates the job from what is on disk (segments, a finished file) and starts its driver.
-    pub(crate) fn launch(
-        id: String,
-        plan: EncodePlan,
-        timeline: Timeline,
-        dir: JobDir,
-        final_path: PathBuf,
-        manifest: Manifest,
-        start_segment: u32,
-        tools: Tools,
-    ) -> Arc<Job> {
+    pub(crate) fn launch(spec: JobSpec, start_segment: u32, tools: Tools) -> Arc<Job> {
+        let JobSpec { id, plan, timeline, dir, final_path, manifest } = spec;
         dir.remove_partials();
         let mut segments = SegmentSet::new(timeline.count());
         for k in dir.scan_segments(timeline.count()) {
@@ -364,7 +367,10 @@ impl Job {
                         return Ok(info);
                     }
                     if l.state.is_terminal() {
-                        return Err(l.error.clone().unwrap_or_else(|| Error::new(ErrorCode::Internal, "job ended without the segment")));
+                        return Err(l
+                            .error
+                            .clone()
+                            .unwrap_or_else(|| Error::new(ErrorCode::Internal, "job ended without the segment")));
                     }
                 }
                 if !asked {
@@ -376,9 +382,9 @@ impl Job {
                 }
             }
         };
-        tokio::time::timeout(timeout, wait)
-            .await
-            .unwrap_or_else(|_| Err(Error::new(ErrorCode::Timeout, format!("segment {k} not ready within {timeout:?}"))))
+        tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| {
+            Err(Error::new(ErrorCode::Timeout, format!("segment {k} not ready within {timeout:?}")))
+        })
     }
 
     /// Waits (bounded) for the fMP4 init section; errors for MPEG-TS jobs, which have none.
@@ -401,7 +407,10 @@ impl Job {
                         return Ok(FileSlice { path, offset: 0, length });
                     }
                     if l.state.is_terminal() {
-                        return Err(l.error.clone().unwrap_or_else(|| Error::new(ErrorCode::Internal, "job ended without an init section")));
+                        return Err(l
+                            .error
+                            .clone()
+                            .unwrap_or_else(|| Error::new(ErrorCode::Internal, "job ended without an init section")));
                     }
                 }
                 if rx.changed().await.is_err() {
@@ -574,7 +583,8 @@ impl Job {
         rx: &mut mpsc::UnboundedReceiver<Control>,
     ) -> Result<RunEnd> {
         let args = self.plan.encode_args(first, end);
-        let log = std::fs::File::create(self.dir.log(first)).map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
+        let log = std::fs::File::create(self.dir.log(first))
+            .map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
         tracing::info!(job = %self.id, first, ?end, "starting ffmpeg: {}", crate::plan::display_args(&tools.ffmpeg, &args));
         let mut child = process::spawn(&tools.ffmpeg, &args, Stdio::piped(), Stdio::from(log))
             .map_err(|e| Error::ffmpeg(format!("cannot start {}: {e}", tools.ffmpeg.display())))?;
@@ -689,7 +699,11 @@ impl Job {
             return Err(Error::ffmpeg(format!("finished file failed verification: {why}")));
         }
         std::fs::rename(&tmp, &self.final_path).map_err(|e| Error::io("cannot rename into", &self.final_path, e))?;
-        let manifest = Manifest { final_path: Some(self.final_path.clone()), final_offsets: offsets.clone(), ..self.manifest.clone() };
+        let manifest = Manifest {
+            final_path: Some(self.final_path.clone()),
+            final_offsets: offsets.clone(),
+            ..self.manifest.clone()
+        };
         self.dir.write_manifest(&manifest)?;
         self.update(|l| l.final_offsets = offsets);
         self.dir.remove_segments();

@@ -196,10 +196,9 @@ impl EncodePlan {
                     "vaapi",
                 ],
             ),
-            Backend::Qsv => push(
-                &mut a,
-                &["-init_hw_device", "qsv=qs", "-hwaccel", "qsv", "-hwaccel_output_format", "qsv"],
-            ),
+            Backend::Qsv => {
+                push(&mut a, &["-init_hw_device", "qsv=qs", "-hwaccel", "qsv", "-hwaccel_output_format", "qsv"])
+            }
             Backend::Cpu | Backend::Auto => {}
         }
         a
@@ -214,18 +213,37 @@ impl EncodePlan {
             (Backend::Cpu | Backend::Auto, Codec::H264) => push(
                 &mut a,
                 &[
-                    "-vf", &format!("scale={w}:{h}:flags=lanczos,format=yuv420p"),
-                    "-c:v", "libx264", "-preset", &self.cpu_preset, "-crf", "20",
-                    "-profile:v", "high", "-sc_threshold", "0",
+                    "-vf",
+                    &format!("scale={w}:{h}:flags=lanczos,format=yuv420p"),
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    &self.cpu_preset,
+                    "-crf",
+                    "20",
+                    "-profile:v",
+                    "high",
+                    "-sc_threshold",
+                    "0",
                 ],
             ),
             (Backend::Cpu | Backend::Auto, Codec::Hevc) => push(
                 &mut a,
                 &[
-                    "-vf", &format!("scale={w}:{h}:flags=lanczos,format={}", if ten { "yuv420p10le" } else { "yuv420p" }),
-                    "-c:v", "libx265", "-preset", &self.cpu_preset, "-crf", "22",
-                    "-forced-idr", "1", "-x265-params", "log-level=error:scenecut=0:open-gop=0",
-                    "-tag:v", "hvc1",
+                    "-vf",
+                    &format!("scale={w}:{h}:flags=lanczos,format={}", if ten { "yuv420p10le" } else { "yuv420p" }),
+                    "-c:v",
+                    "libx265",
+                    "-preset",
+                    &self.cpu_preset,
+                    "-crf",
+                    "22",
+                    "-forced-idr",
+                    "1",
+                    "-x265-params",
+                    "log-level=error:scenecut=0:open-gop=0",
+                    "-tag:v",
+                    "hvc1",
                 ],
             ),
             (Backend::Nvenc, _) => {
@@ -238,9 +256,26 @@ impl EncodePlan {
                 push(
                     &mut a,
                     &[
-                        "-vf", &format!("scale_cuda={w}:{h}:interp_algo=lanczos:format={fmt}"),
-                        "-c:v", enc, "-preset", "p5", "-tune", "hq", "-rc", "vbr", "-cq", "23",
-                        "-b:v", "0", "-g", &gop, "-forced-idr", "1", "-no-scenecut", "1",
+                        "-vf",
+                        &format!("scale_cuda={w}:{h}:interp_algo=lanczos:format={fmt}"),
+                        "-c:v",
+                        enc,
+                        "-preset",
+                        "p5",
+                        "-tune",
+                        "hq",
+                        "-rc",
+                        "vbr",
+                        "-cq",
+                        "23",
+                        "-b:v",
+                        "0",
+                        "-g",
+                        &gop,
+                        "-forced-idr",
+                        "1",
+                        "-no-scenecut",
+                        "1",
                     ],
                 );
             }
@@ -250,8 +285,16 @@ impl EncodePlan {
                 push(
                     &mut a,
                     &[
-                        "-vf", &format!("scale_vaapi=w={w}:h={h}:mode=hq:format={fmt}"),
-                        "-c:v", enc, "-rc_mode", "CQP", "-qp", "22", "-g", &gop,
+                        "-vf",
+                        &format!("scale_vaapi=w={w}:h={h}:mode=hq:format={fmt}"),
+                        "-c:v",
+                        enc,
+                        "-rc_mode",
+                        "CQP",
+                        "-qp",
+                        "22",
+                        "-g",
+                        &gop,
                     ],
                 );
             }
@@ -261,9 +304,20 @@ impl EncodePlan {
                 push(
                     &mut a,
                     &[
-                        "-vf", &format!("vpp_qsv=w={w}:h={h}:format={fmt}"),
-                        "-c:v", enc, "-preset", "medium", "-global_quality", "23",
-                        "-look_ahead", "0", "-g", &gop, "-forced_idr", "1",
+                        "-vf",
+                        &format!("vpp_qsv=w={w}:h={h}:format={fmt}"),
+                        "-c:v",
+                        enc,
+                        "-preset",
+                        "medium",
+                        "-global_quality",
+                        "23",
+                        "-look_ahead",
+                        "0",
+                        "-g",
+                        &gop,
+                        "-forced_idr",
+                        "1",
                     ],
                 );
             }
@@ -287,8 +341,14 @@ impl EncodePlan {
             push(
                 &mut a,
                 &[
-                    "-c:a", "aac", "-b:a", &format!("{bitrate}k"),
-                    "-ac", &audio.channels.to_string(), "-ar", &audio.sample_rate.to_string(),
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    &format!("{bitrate}k"),
+                    "-ac",
+                    &audio.channels.to_string(),
+                    "-ar",
+                    &audio.sample_rate.to_string(),
                 ],
             );
         }
@@ -326,13 +386,42 @@ pub fn capability_test_args(backend: Backend, vaapi_device: &str) -> Vec<OsStrin
     let mut a = Vec::new();
     push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error"]);
     let (init, filter, enc): (Vec<String>, &str, &str) = match backend {
-        Backend::Nvenc => (vec!["-init_hw_device".into(), "cuda=gpu".into(), "-filter_hw_device".into(), "gpu".into()], "format=nv12,hwupload_cuda,scale_cuda=256:144", "h264_nvenc"),
-        Backend::Vaapi => (vec!["-init_hw_device".into(), format!("vaapi=va:{vaapi_device}"), "-filter_hw_device".into(), "va".into()], "format=nv12,hwupload,scale_vaapi=w=256:h=144", "h264_vaapi"),
-        Backend::Qsv => (vec!["-init_hw_device".into(), "qsv=qs".into(), "-filter_hw_device".into(), "qs".into()], "format=nv12,hwupload=extra_hw_frames=16,vpp_qsv=w=256:h=144", "h264_qsv"),
+        Backend::Nvenc => (
+            vec!["-init_hw_device".into(), "cuda=gpu".into(), "-filter_hw_device".into(), "gpu".into()],
+            "format=nv12,hwupload_cuda,scale_cuda=256:144",
+            "h264_nvenc",
+        ),
+        Backend::Vaapi => (
+            vec!["-init_hw_device".into(), format!("vaapi=va:{vaapi_device}"), "-filter_hw_device".into(), "va".into()],
+            "format=nv12,hwupload,scale_vaapi=w=256:h=144",
+            "h264_vaapi",
+        ),
+        Backend::Qsv => (
+            vec!["-init_hw_device".into(), "qsv=qs".into(), "-filter_hw_device".into(), "qs".into()],
+            "format=nv12,hwupload=extra_hw_frames=16,vpp_qsv=w=256:h=144",
+            "h264_qsv",
+        ),
         Backend::Cpu | Backend::Auto => (vec![], "scale=256:144:flags=lanczos", "libx264"),
     };
     a.extend(init.into_iter().map(OsString::from));
-    push(&mut a, &["-f", "lavfi", "-i", "color=black:size=128x72:rate=1", "-frames:v", "1", "-vf", filter, "-c:v", enc, "-f", "null", "-"]);
+    push(
+        &mut a,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:size=128x72:rate=1",
+            "-frames:v",
+            "1",
+            "-vf",
+            filter,
+            "-c:v",
+            enc,
+            "-f",
+            "null",
+            "-",
+        ],
+    );
     a
 }
 

@@ -94,15 +94,14 @@ fn bit_depth(pix_fmt: Option<&str>) -> u32 {
 
 /// Parses `ffprobe -print_format json -show_format -show_streams` output.
 pub fn parse(json: &str) -> Result<MediaInfo> {
-    let out: Output = serde_json::from_str(json)
-        .map_err(|e| Error::bad_input(format!("unreadable ffprobe output: {e}")))?;
+    let out: Output =
+        serde_json::from_str(json).map_err(|e| Error::bad_input(format!("unreadable ffprobe output: {e}")))?;
     let format = out.format.ok_or_else(|| Error::bad_input("not a media file"))?;
     let video = out
         .streams
         .iter()
         .find(|s| {
-            s.codec_type.as_deref() == Some("video")
-                && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
+            s.codec_type.as_deref() == Some("video") && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
         })
         .ok_or_else(|| Error::bad_input("no video stream (audio-only or not a video file)"))?;
     let format_name = format.format_name.as_deref().unwrap_or("");
@@ -165,8 +164,7 @@ pub async fn probe(ffprobe: &Path, path: &Path) -> Result<MediaInfo> {
     if meta.len() == 0 {
         return Err(Error::bad_input(format!("input is empty: {}", path.display())));
     }
-    std::fs::File::open(path)
-        .map_err(|e| Error::bad_input(format!("input not readable: {}: {e}", path.display())))?;
+    std::fs::File::open(path).map_err(|e| Error::bad_input(format!("input not readable: {}: {e}", path.display())))?;
     let run = tokio::process::Command::new(ffprobe)
         .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
         .arg(input_url(path))

@@ -31,12 +31,8 @@ impl ProgressParser {
             "frame" => self.current.frame = value.parse().unwrap_or(self.current.frame),
             "fps" => self.current.fps = value.parse().ok().filter(|f: &f64| f.is_finite()).unwrap_or(0.0),
             "speed" => {
-                self.current.speed = value
-                    .trim_end_matches('x')
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                self.current.speed =
+                    value.trim_end_matches('x').trim().parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)
             }
             // Despite its name, out_time_ms is in microseconds too.
             "out_time_us" | "out_time_ms" => {

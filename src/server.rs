@@ -50,9 +50,10 @@ async fn serve_file(State(s): State<AppState>, Path(name): Path<String>, RawQuer
     let result = match name.as_str() {
         "master.m3u8" => s.engine.master_playlist(&s.job_id, &query).map(|t| text("application/vnd.apple.mpegurl", t)),
         "main.m3u8" => s.engine.playlist(&s.job_id, &query).map(|t| text("application/vnd.apple.mpegurl", t)),
-        "status" => s.engine.status(&s.job_id).map(|st| {
-            text("application/json", serde_json::to_string(&st).unwrap_or_default())
-        }),
+        "status" => s
+            .engine
+            .status(&s.job_id)
+            .map(|st| text("application/json", serde_json::to_string(&st).unwrap_or_default())),
         "init.mp4" => match s.engine.job(&s.job_id) {
             Ok(job) => match job.wait_init(SEGMENT_WAIT).await {
                 Ok(slice) => send_slice(slice, "video/mp4").await,
@@ -111,7 +112,9 @@ mod tests {
     fn only_plain_segment_names_parse() {
         assert_eq!(parse_segment_name("12.ts"), Some((12, "ts")));
         assert_eq!(parse_segment_name("0.m4s"), Some((0, "m4s")));
-        for bad in ["..", "../etc/passwd", "1.ts.tmp", "-1.ts", "1.mp4", ".ts", "9999999.ts", "1%2F.ts", "a.ts", "1.ts\0"] {
+        for bad in
+            ["..", "../etc/passwd", "1.ts.tmp", "-1.ts", "1.mp4", ".ts", "9999999.ts", "1%2F.ts", "a.ts", "1.ts\0"]
+        {
             assert_eq!(parse_segment_name(bad), None, "{bad}");
         }
     }

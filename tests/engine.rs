@@ -8,7 +8,14 @@ use std::path::Path;
 use std::time::Duration;
 
 fn request(input: &Path, codec: Codec) -> StreamRequest {
-    StreamRequest { input: input.to_path_buf(), codec, scale: None, max_height: None, audio_stream: None, start_segment: None }
+    StreamRequest {
+        input: input.to_path_buf(),
+        codec,
+        scale: None,
+        max_height: None,
+        audio_stream: None,
+        start_segment: None,
+    }
 }
 
 fn run_to_end(engine: &Engine, id: &str) -> jellyscale::JobStatus {
@@ -25,7 +32,11 @@ fn upscale_and_verify(codec: Codec, codec_name: &str, tag: &str) {
 
     let playlist = engine.playlist(&st.job_id, "api_key=x").unwrap();
     assert!(playlist.ends_with("#EXT-X-ENDLIST\n"));
-    let listed: f64 = playlist.lines().filter_map(|l| l.strip_prefix("#EXTINF:")).map(|l| l.trim_end_matches(',').parse::<f64>().unwrap()).sum();
+    let listed: f64 = playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|l| l.trim_end_matches(',').parse::<f64>().unwrap())
+        .sum();
     assert!((listed - 20.0).abs() < 0.05, "playlist covers {listed}s");
     assert_eq!(playlist.matches("?api_key=x").count(), 5 + usize::from(codec == Codec::Hevc));
 
@@ -38,7 +49,8 @@ fn upscale_and_verify(codec: Codec, codec_name: &str, tag: &str) {
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);
     let final_path = done.final_path.unwrap();
     assert!(final_path.is_file());
-    let probe = ffprobe_json(final_path.to_str().unwrap(), "stream=codec_name,codec_tag_string,width,height:format=duration");
+    let probe =
+        ffprobe_json(final_path.to_str().unwrap(), "stream=codec_name,codec_tag_string,width,height:format=duration");
     let v = &probe["streams"].as_array().unwrap().iter().find(|s| s["width"].is_number()).unwrap();
     assert_eq!(v["codec_name"], codec_name);
     assert_eq!(v["codec_tag_string"], tag);
@@ -48,7 +60,10 @@ fn upscale_and_verify(codec: Codec, codec_name: &str, tag: &str) {
 
     // Segments are freed; the finished job still serves every segment from the final file.
     let job_dir = dir.path().join("cache").join(&st.job_id);
-    assert!(!std::fs::read_dir(&job_dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("seg_")));
+    assert!(!std::fs::read_dir(&job_dir)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("seg_")));
     let last = engine.block_on(engine.wait_segment(&st.job_id, 4, Duration::from_secs(1))).unwrap();
     assert_eq!(last.data.path, final_path);
 }
@@ -71,7 +86,8 @@ fn two_starts_of_the_same_thing_share_one_job_and_a_finished_file_is_reused() {
     let id = {
         let engine = Engine::new(cfg.clone()).unwrap();
         let ids: Vec<String> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..4).map(|_| s.spawn(|| engine.start(request(&src, Codec::H264)).unwrap().job_id)).collect();
+            let hs: Vec<_> =
+                (0..4).map(|_| s.spawn(|| engine.start(request(&src, Codec::H264)).unwrap().job_id)).collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
@@ -208,7 +224,17 @@ fn a_far_request_restarts_the_encoder_there_and_the_final_file_is_continuous() {
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);
     let f = done.final_path.unwrap();
     let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(&f)
         .output()
         .unwrap();

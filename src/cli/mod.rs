@@ -138,7 +138,9 @@ impl JobOpts {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("JELLYSCALE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JELLYSCALE_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match execute(cli.command) {
@@ -240,7 +242,8 @@ fn caps(opts: &EngineOpts) -> Result<(), Error> {
     let filters = list("-filters");
     let hwaccels = list("-hwaccels");
     let has = |text: &str, name: &str| text.split_whitespace().any(|w| w == name);
-    let wanted_encoders = ["libx264", "libx265", "h264_nvenc", "hevc_nvenc", "h264_vaapi", "hevc_vaapi", "h264_qsv", "hevc_qsv"];
+    let wanted_encoders =
+        ["libx264", "libx265", "h264_nvenc", "hevc_nvenc", "h264_vaapi", "hevc_vaapi", "h264_qsv", "hevc_qsv"];
     let wanted_filters = ["scale", "scale_cuda", "scale_npp", "scale_vaapi", "vpp_qsv", "libplacebo"];
     let mut checks = vec![engine.block_on(check_backend(&ffmpeg, Backend::Cpu, &engine.config().vaapi_device))];
     for b in GPU_BACKENDS {

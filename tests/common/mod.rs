@@ -63,7 +63,11 @@ pub fn ffmpeg_children(parent: u32, marker: &Path) -> Vec<u32> {
         let rest: Vec<&str> = stat[close + 1..].split_whitespace().collect();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let mentions = String::from_utf8_lossy(&cmdline).contains(&marker);
-        if comm == "ffmpeg" && mentions && rest.first() != Some(&"Z") && rest.get(1) == Some(&parent.to_string().as_str()) {
+        if comm == "ffmpeg"
+            && mentions
+            && rest.first() != Some(&"Z")
+            && rest.get(1) == Some(&parent.to_string().as_str())
+        {
             out.push(pid);
         }
     }
