@@ -26,7 +26,7 @@ public sealed class TestConfigurationAccessor : IPluginConfigurationAccessor
 /// </summary>
 public static class PluginHost
 {
-    public static async Task<WebApplication> StartAsync(IStreamEngineProvider engines, TestConfigurationAccessor configuration, StandInLibrary? library = null, bool kestrel = false)
+    public static async Task<WebApplication> StartAsync(IStreamEngineProvider engines, TestConfigurationAccessor configuration, StandInLibrary? library = null, bool kestrel = false, Action<WebApplication>? extraRoutes = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -60,6 +60,7 @@ public static class PluginHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapControllers();
+        extraRoutes?.Invoke(app);
         await app.StartAsync();
         return app;
     }

@@ -1,0 +1,181 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Jellyscale.Tests.Support;
+using Xunit;
+
+namespace Jellyscale.Tests.Web;
+
+/// <summary>The HLS controller in a real Kestrel with a real job.</summary>
+[Collection(NativeCollection.Name)]
+public sealed class HlsStreamingTests
+{
+    private const string Key = TestAuthenticationHandler.UserToken;
+    private readonly MediaClips _clips;
+
+    public HlsStreamingTests(MediaClips clips)
+    {
+        _clips = clips;
+    }
+
+    [SkippableFact]
+    public async Task Ffmpeg_reads_the_whole_stream_over_http_while_it_is_being_produced()
+    {
+        await using var host = await Start("whole-stream");
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        Assert.True(host.Engine.GetStatus(jobId).IsActive, "the job should still be encoding when the player starts");
+
+        var copy = Path.Combine(_clips.Root, jobId + "-copy.ts");
+        var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(3),
+            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0", "-c", "copy", "-f", "mpegts", copy);
+        Assert.True(code == 0, err);
+
+        var (probeCode, probe, probeErr) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
+            "-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name,width,height", "-of", "json", copy);
+        Assert.True(probeCode == 0, probeErr);
+        using var json = JsonDocument.Parse(probe);
+        var duration = double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, CultureInfo.InvariantCulture);
+        Assert.InRange(duration, 19.0, 21.0);
+        var streams = json.RootElement.GetProperty("streams").EnumerateArray().ToList();
+        var video = streams.Single(s => s.GetProperty("codec_type").GetString() == "video");
+        Assert.Equal("h264", video.GetProperty("codec_name").GetString());
+        Assert.Equal(640, video.GetProperty("width").GetInt32());
+        Assert.Equal(360, video.GetProperty("height").GetInt32());
+        Assert.Contains(streams, s => s.GetProperty("codec_type").GetString() == "audio");
+    }
+
+    [SkippableFact]
+    public async Task Playlists_carry_the_query_on_every_uri_and_segments_have_mime_and_ranges()
+    {
+        await using var host = await Start("playlists");
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        var query = url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..];
+
+        using var master = await host.Client.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, master.StatusCode);
+        Assert.Equal("application/vnd.apple.mpegurl", master.Content.Headers.ContentType!.MediaType);
+        var masterText = await master.Content.ReadAsStringAsync();
+        Assert.Contains("RESOLUTION=640x360", masterText, StringComparison.Ordinal);
+        Assert.Contains("CODECS=\"avc1.", masterText, StringComparison.Ordinal);
+        Assert.EndsWith("main.m3u8?" + query + "\n", masterText, StringComparison.Ordinal);
+
+        var media = await host.Client.GetStringAsync($"/Jellyscale/Streams/{jobId}/main.m3u8?{query}");
+        var uris = media.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToList();
+        Assert.Equal(5, uris.Count);
+        Assert.All(uris, uri => Assert.EndsWith(".ts?" + query, uri, StringComparison.Ordinal));
+
+        using var segment = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/0.ts?{query}");
+        Assert.Equal(HttpStatusCode.OK, segment.StatusCode);
+        Assert.Equal("video/mp2t", segment.Content.Headers.ContentType!.MediaType);
+        var bytes = await segment.Content.ReadAsByteArrayAsync();
+        Assert.Equal(0x47, bytes[0]);
+
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, $"/Jellyscale/Streams/{jobId}/0.ts?{query}");
+        ranged.Headers.Range = new RangeHeaderValue(188, 375);
+        using var partial = await host.Client.SendAsync(ranged);
+        Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+        var slice = await partial.Content.ReadAsByteArrayAsync();
+        Assert.Equal(bytes.Skip(188).Take(188), slice);
+    }
+
+    [SkippableFact]
+    public async Task Requests_without_a_valid_api_key_get_401()
+    {
+        await using var host = await Start("auth");
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        foreach (var path in new[]
+        {
+            $"/Jellyscale/Streams/{jobId}/master.m3u8",
+            $"/Jellyscale/Streams/{jobId}/main.m3u8",
+            $"/Jellyscale/Streams/{jobId}/0.ts",
+            $"/Jellyscale/Streams/{jobId}/0.ts?ApiKey=wrong",
+            "/Jellyscale/Jobs",
+        })
+        {
+            using var response = await host.Client.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, path + " gave " + response.StatusCode);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Dot_dot_bad_job_ids_and_absurd_segments_are_rejected()
+    {
+        await using var host = await Start("reject");
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        var cases = new (string Path, HttpStatusCode Expected)[]
+        {
+            ("/Jellyscale/Streams/NOTAJOB/master.m3u8", HttpStatusCode.BadRequest),
+            ($"/Jellyscale/Streams/{jobId.ToUpperInvariant()}/master.m3u8", HttpStatusCode.BadRequest),
+            // The client's URI normalization turns an escaped ".." segment back into "..", which is then resolved away.
+            ("/Jellyscale/Streams/%2e%2e/master.m3u8", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/..%2F..%2F..%2Fetc%2Fpasswd", HttpStatusCode.BadRequest),
+            ($"/Jellyscale/Streams/{jobId}/%2e%2e", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/job.json", HttpStatusCode.BadRequest),
+            ($"/Jellyscale/Streams/{jobId}/12345678901.ts", HttpStatusCode.BadRequest),
+            ($"/Jellyscale/Streams/{jobId}/-1.ts", HttpStatusCode.BadRequest),
+            ($"/Jellyscale/Streams/{jobId}/999999.ts", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/5.ts", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/0.m4s", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/init.mp4", HttpStatusCode.NotFound),
+            ("/Jellyscale/Streams/ffffffffffffffffffffffffffffffff/master.m3u8", HttpStatusCode.NotFound),
+        };
+        foreach (var (path, expected) in cases)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(host.BaseUrl + path + "?ApiKey=" + Key, UriKind.Absolute));
+            using var response = await host.Client.SendAsync(request);
+            Assert.True(response.StatusCode == expected, $"{path} gave {response.StatusCode}, expected {expected}");
+        }
+
+        // ".." segments are resolved before routing, so they never even reach the controller as a job id.
+        using var dotted = await host.Client.GetAsync("/Jellyscale/Streams/../../etc/passwd?ApiKey=" + Key);
+        Assert.Equal(HttpStatusCode.NotFound, dotted.StatusCode);
+    }
+
+    [SkippableFact]
+    public async Task Jobs_panel_lists_and_cancels_for_administrators_only()
+    {
+        await using var host = await Start("jobs");
+        var jobId = RealEngineHost.JobIdOf(await host.PlaybackUrlAsync());
+
+        using var asUser = await host.Client.GetAsync("/Jellyscale/Jobs?ApiKey=" + Key);
+        Assert.Equal(HttpStatusCode.Forbidden, asUser.StatusCode);
+
+        var jobs = await host.Client.GetFromJsonAsync<JsonElement>("/Jellyscale/Jobs?ApiKey=" + TestAuthenticationHandler.AdminToken);
+        var row = jobs.EnumerateArray().Single(j => j.GetProperty("JobId").GetString() == jobId);
+        Assert.Equal(Path.GetFileName(_clips.ShortClip), row.GetProperty("Input").GetString());
+        Assert.Equal(360, row.GetProperty("Height").GetInt32());
+
+        using var badCancel = await host.Client.PostAsync("/Jellyscale/Jobs/nope/Cancel?ApiKey=" + TestAuthenticationHandler.AdminToken, null);
+        Assert.Equal(HttpStatusCode.BadRequest, badCancel.StatusCode);
+        using var userCancel = await host.Client.PostAsync($"/Jellyscale/Jobs/{jobId}/Cancel?ApiKey={Key}", null);
+        Assert.Equal(HttpStatusCode.Forbidden, userCancel.StatusCode);
+        using var cancel = await host.Client.PostAsync($"/Jellyscale/Jobs/{jobId}/Cancel?ApiKey={TestAuthenticationHandler.AdminToken}", null);
+        Assert.Equal(HttpStatusCode.NoContent, cancel.StatusCode);
+        // Cancelling stops ffmpeg asynchronously; the state follows within moments.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (host.Engine.GetStatus(jobId).IsActive && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Contains(host.Engine.GetStatus(jobId).State, new[] { "cancelled", "done" });
+    }
+
+    private Task<RealEngineHost> Start(string name)
+    {
+        Prerequisites.NativeLibrary();
+        Prerequisites.Ffmpeg();
+        return RealEngineHost.StartAsync(_clips, _clips.ShortClip, name);
+    }
+}
