@@ -1,0 +1,33 @@
+// Opens the player page in Debian's headless Chromium and waits until the video has played past
+// a target time. Prints one JSON line; exit 0 on success, 1 on failure. Usage: node play.mjs URL [seconds]
+import { chromium } from 'playwright-core';
+
+const [pageUrl, target = '10'] = process.argv.slice(2);
+const targetSeconds = Number(target);
+const deadlineMs = 120_000;
+
+const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+});
+let result;
+try {
+    const page = await browser.newPage();
+    await page.goto(pageUrl);
+    try {
+        await page.waitForFunction(
+            t => window.playerState && (window.playerState.fatal || window.playerState.currentTime > t),
+            targetSeconds,
+            { timeout: deadlineMs, polling: 250 });
+    } catch {
+        // Fall through: the state below says how far it got.
+    }
+    result = await page.evaluate(() => window.playerState);
+} finally {
+    await browser.close();
+}
+const ok = !!result && !result.fatal && result.currentTime > targetSeconds;
+console.log(JSON.stringify({ ok, ...result }));
+process.exit(ok ? 0 : 1);
