@@ -71,6 +71,9 @@ pub struct Config {
     pub vaapi_device: String,
     /// libx264/libx265 preset for the CPU backend.
     pub cpu_preset: String,
+    /// Resume unfinished jobs found in the cache at engine start (else they wait, `paused`,
+    /// until someone starts them again).
+    pub resume_unfinished: bool,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             max_height: 2160,
             vaapi_device: "/dev/dri/renderD128".to_owned(),
             cpu_preset: "veryfast".to_owned(),
+            resume_unfinished: false,
         }
     }
 }

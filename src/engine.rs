@@ -147,7 +147,9 @@ impl Engine {
             jobs: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
         });
-        Ok(Engine { handle: EngineHandle { shared }, runtime: Some(runtime) })
+        let engine = Engine { handle: EngineHandle { shared }, runtime: Some(runtime) };
+        engine.block_on(engine.handle.discover());
+        Ok(engine)
     }
 
     /// A handle for async code on this engine's runtime.
@@ -263,13 +265,9 @@ impl EngineHandle {
         Ok((plan, timeline))
     }
 
-    /// Starts the job for a request, or returns the running or finished one for the same source
-    /// and profile. Probes the source (tens of milliseconds) but never waits for the encode.
-    pub async fn start(&self, req: StreamRequest) -> Result<JobStatus> {
-        if self.shared.shutting_down.load(Ordering::SeqCst) {
-            return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
-        }
-        let (mut plan, timeline) = self.plan(&req).await?;
+    /// Probes and plans a request and derives its job identity and places on disk (no job yet).
+    async fn spec_for(&self, req: &StreamRequest) -> Result<JobSpec> {
+        let (mut plan, timeline) = self.plan(req).await?;
         let meta = std::fs::metadata(&plan.input).map_err(|e| Error::bad_input(format!("input not readable: {e}")))?;
         let mtime_ns =
             meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
@@ -291,18 +289,8 @@ impl EngineHandle {
         hasher.update(mtime_ns.to_le_bytes());
         hasher.update(profile.as_bytes());
         let id = hex::encode(&hasher.finalize()[..16]);
-        let start_segment = req.start_segment.unwrap_or(0);
-
-        let mut jobs = self.shared.jobs.lock();
-        if let Some(job) = jobs.get(&id).filter(|j| !matches!(j.state(), JobState::Failed | JobState::Cancelled)) {
-            return Ok(job.status());
-        }
-        let queued = jobs.values().filter(|j| j.state() == JobState::Queued).count();
-        if queued >= self.shared.config.max_queued_jobs + self.shared.config.max_concurrent_jobs {
-            return Err(Error::new(ErrorCode::Busy, format!("{queued} jobs already waiting")));
-        }
         let container = Container::for_codec(plan.profile.codec);
-        let dir = JobDir::create(self.shared.config.cache_dir.join(&id), container)?;
+        let dir = JobDir { path: self.shared.config.cache_dir.join(&id), container };
         plan.out_dir = dir.path.clone();
         let stem = plan.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "video".into());
         let final_path = self.shared.config.final_dir().join(format!(
@@ -314,6 +302,7 @@ impl EngineHandle {
         ));
         let manifest = Manifest {
             input: plan.input.clone(),
+            request: Some(StreamRequest { start_segment: None, ..req.clone() }),
             source_size: meta.len(),
             source_mtime_ns: mtime_ns,
             profile,
@@ -321,11 +310,72 @@ impl EngineHandle {
             final_path: None,
             final_offsets: Vec::new(),
         };
-        let spec = JobSpec { id: id.clone(), plan, timeline, dir, final_path, manifest };
-        let job = Job::launch(spec, start_segment, self.shared.tools.clone());
+        Ok(JobSpec { id, plan, timeline, dir, final_path, manifest })
+    }
+
+    /// Starts the job for a request, or returns the running, paused or finished one for the
+    /// same source and profile. Probes the source (tens of milliseconds) but never waits for
+    /// the encode.
+    pub async fn start(&self, req: StreamRequest) -> Result<JobStatus> {
+        if self.shared.shutting_down.load(Ordering::SeqCst) {
+            return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
+        }
+        let spec = self.spec_for(&req).await?;
+        let start_segment = req.start_segment.unwrap_or(0);
+        let mut jobs = self.shared.jobs.lock();
+        if let Some(job) = jobs.get(&spec.id).filter(|j| !matches!(j.state(), JobState::Failed | JobState::Cancelled)) {
+            if job.state() == JobState::Paused {
+                job.resume(start_segment);
+            }
+            return Ok(job.status());
+        }
+        let queued = jobs.values().filter(|j| j.state() == JobState::Queued).count();
+        if queued >= self.shared.config.max_queued_jobs + self.shared.config.max_concurrent_jobs {
+            return Err(Error::new(ErrorCode::Busy, format!("{queued} jobs already waiting")));
+        }
+        std::fs::create_dir_all(&spec.dir.path)
+            .map_err(|e| Error::io("cannot create job folder", &spec.dir.path, e))?;
+        let id = spec.id.clone();
+        let job = Job::launch(spec, start_segment, self.shared.tools.clone(), false);
         let status = job.status();
         jobs.insert(id, job);
         Ok(status)
+    }
+
+    /// Finds unfinished jobs in the cache folder (after a crash or restart) and registers them,
+    /// paused or running per `resume_unfinished`. A job whose source changed since its segments
+    /// were made is discarded: its segments must never be mixed with new ones.
+    async fn discover(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.shared.config.cache_dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if self.job(&name).is_ok() || name.len() != 32 {
+                continue;
+            }
+            let dir = JobDir { path: entry.path(), container: Container::Ts };
+            let Some(manifest) = dir.read_manifest() else { continue };
+            let Some(req) = manifest.request.clone() else { continue };
+            let spec = match self.spec_for(&req).await {
+                Ok(spec) => spec,
+                Err(e) => {
+                    tracing::warn!(job = %name, "unfinished job cannot resume: {}", e.message);
+                    continue;
+                }
+            };
+            if spec.id != name {
+                if spec.manifest.source_size != manifest.source_size
+                    || spec.manifest.source_mtime_ns != manifest.source_mtime_ns
+                {
+                    tracing::info!(job = %name, "source changed since its segments were made: discarding them");
+                    dir.wipe();
+                }
+                continue;
+            }
+            let paused = !self.shared.config.resume_unfinished;
+            let job = Job::launch(spec, 0, self.shared.tools.clone(), paused);
+            tracing::info!(job = %name, state = ?job.state(), "found job on disk");
+            self.shared.jobs.lock().insert(name, job);
+        }
     }
 
     /// Status of one job.

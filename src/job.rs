@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, watch, Semaphore};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
+    /// Found unfinished on disk at engine start; waits for a start (or a segment request).
+    Paused,
     /// Waiting for an encoder slot.
     Queued,
     /// An ffmpeg run is encoding segments.
@@ -186,7 +188,7 @@ enum RunEnd {
 
 impl Job {
     /// Creates the job from what is on disk (segments, a finished file) and starts its driver.
-    pub(crate) fn launch(spec: JobSpec, start_segment: u32, tools: Tools) -> Arc<Job> {
+    pub(crate) fn launch(spec: JobSpec, start_segment: u32, tools: Tools, paused: bool) -> Arc<Job> {
         let JobSpec { id, plan, timeline, dir, final_path, manifest } = spec;
         dir.remove_partials();
         let mut segments = SegmentSet::new(timeline.count());
@@ -199,7 +201,11 @@ impl Job {
             .filter(|m| m.final_path.as_deref() == Some(final_path.as_path()) && final_path.is_file())
             .map(|m| m.final_offsets.clone())
             .filter(|o| !o.is_empty());
-        let state = if finished.is_some() { JobState::Done } else { JobState::Queued };
+        let state = match (finished.is_some(), paused) {
+            (true, _) => JobState::Done,
+            (false, true) => JobState::Paused,
+            (false, false) => JobState::Queued,
+        };
         let has_init = dir.init().is_file();
         let (changed, _) = watch::channel(0u64);
         let (control, control_rx) = mpsc::unbounded_channel();
@@ -290,6 +296,11 @@ impl Job {
             final_path: (l.state == JobState::Done).then(|| self.final_path.clone()),
             error: l.error.clone(),
         }
+    }
+
+    /// Wakes a paused job, starting at segment `k`.
+    pub fn resume(&self, k: u32) {
+        let _ = self.control.send(Control::Seek(k));
     }
 
     /// Asks the job to stop; its ffmpeg is killed and waiters are released.
@@ -464,6 +475,13 @@ impl Job {
     }
 
     async fn encode_all(&self, want: &mut u32, tools: &Tools, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<()> {
+        if self.state() == JobState::Paused {
+            match rx.recv().await {
+                Some(Control::Seek(k)) => *want = k,
+                Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while paused")),
+            }
+            self.update(|l| l.state = JobState::Queued);
+        }
         let _permit = loop {
             tokio::select! {
                 permit = tools.slots.clone().acquire_owned() => {

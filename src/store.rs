@@ -29,6 +29,9 @@ fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
 pub struct Manifest {
     /// Source path.
     pub input: PathBuf,
+    /// The request that made the job, so it can be planned again after a restart.
+    #[serde(default)]
+    pub request: Option<crate::config::StreamRequest>,
     /// Source size in bytes when the job started.
     pub source_size: u64,
     /// Source modification time (ns since the epoch) when the job started.

@@ -1,0 +1,124 @@
+//! Whole-pipeline benchmark: Jellyscale beside plain ffmpeg running the very same encode in the
+//! same run. Prints one table (medians of several runs and their ratios).
+//!
+//! `cargo bench --bench pipeline` (or `scripts/bench`). Not a test: nothing here asserts timing.
+
+use jellyscale::{Backend, Codec, Config, Engine, StreamRequest};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 3;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
+    let path = dir.join(format!("clip{seconds}.mp4"));
+    let ok = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg")
+        .success();
+    assert!(ok);
+    path
+}
+
+fn config(dir: &Path) -> Config {
+    Config {
+        cache_dir: dir.join("cache"),
+        output_dir: Some(dir.join("out")),
+        backend: Backend::Cpu,
+        segment_seconds: 4,
+        ..Config::default()
+    }
+}
+
+fn request(input: &Path) -> StreamRequest {
+    StreamRequest {
+        input: input.to_path_buf(),
+        codec: Codec::H264,
+        scale: None,
+        max_height: None,
+        audio_stream: None,
+        start_segment: None,
+    }
+}
+
+/// Plain ffmpeg running the exact argv Jellyscale would: time to its first segment, and total.
+fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
+    std::fs::create_dir_all(out).unwrap();
+    let (mut plan, _) = engine.block_on(engine.plan(&request(input))).unwrap();
+    plan.out_dir = out.to_path_buf();
+    let first = out.join("seg_00000.ts");
+    let t = Instant::now();
+    let mut child = Command::new(engine.ffmpeg())
+        .args(plan.encode_args(0, None))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first_at = None;
+    loop {
+        if first_at.is_none() && first.exists() {
+            first_at = Some(t.elapsed().as_secs_f64());
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (first_at.unwrap_or(f64::NAN), t.elapsed().as_secs_f64())
+}
+
+/// Jellyscale: start to segment 0 served, start to verified final file; and the assembly cost.
+fn jellyscale(dir: &Path, input: &Path) -> (f64, f64) {
+    let engine = Engine::new(config(dir)).unwrap();
+    let t = Instant::now();
+    let st = engine.start(request(input)).unwrap();
+    engine.block_on(engine.wait_segment(&st.job_id, 0, Duration::from_secs(60))).unwrap();
+    let first = t.elapsed().as_secs_f64();
+    let job = engine.job(&st.job_id).unwrap();
+    let done = engine.block_on(job.wait_terminal(Duration::from_secs(600)));
+    assert!(done.final_path.is_some(), "{:?}", done.error);
+    (first, t.elapsed().as_secs_f64())
+}
+
+/// Seek latency: a fresh job asked for the segment at 40 s of a 60 s clip.
+fn seek(dir: &Path, input: &Path) -> f64 {
+    let engine = Engine::new(config(dir)).unwrap();
+    let t = Instant::now();
+    let st = engine.start(request(input)).unwrap();
+    engine.block_on(engine.wait_segment(&st.job_id, 10, Duration::from_secs(60))).unwrap();
+    t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    // `cargo bench` passes --bench; ignore arguments.
+    let tmp = tempfile::tempdir().unwrap();
+    let clip20 = make_clip(tmp.path(), 20);
+    let clip60 = make_clip(tmp.path(), 60);
+    let probe_engine = Engine::new(config(&tmp.path().join("probe"))).unwrap();
+    let (mut pf, mut pt, mut jf, mut jt, mut sk, mut pf60) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..RUNS {
+        let (f, t) = plain_ffmpeg(&probe_engine, &clip20, &tmp.path().join(format!("plain{i}")));
+        pf.push(f);
+        pt.push(t);
+        let (f, t) = jellyscale(&tmp.path().join(format!("js{i}")), &clip20);
+        jf.push(f);
+        jt.push(t);
+        sk.push(seek(&tmp.path().join(format!("seek{i}")), &clip60));
+        pf60.push(plain_ffmpeg(&probe_engine, &clip60, &tmp.path().join(format!("plain60_{i}"))).0);
+    }
+    let (pf, pt, jf, jt, sk, pf60) = (median(pf), median(pt), median(jf), median(jt), median(sk), median(pf60));
+    println!("\nJellyscale pipeline benchmark: 320x180 -> 640x360 H.264 (libx264 veryfast), 4 s segments, {RUNS} runs, medians");
+    println!("{:<48} {:>12} {:>14} {:>8}", "measure", "jellyscale", "plain ffmpeg", "ratio");
+    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "time to first segment (20 s clip)", jf, pf, jf / pf);
+    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "whole job: HLS + verified final file (20 s)", jt, pt, jt / pt);
+    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "seek: segment at 40 s of a 60 s clip, served", sk, pf60, sk / pf60);
+    println!("(plain ffmpeg column for the seek row: its own first segment from 0 s on the 60 s clip)");
+}

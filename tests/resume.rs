@@ -1,0 +1,135 @@
+//! Crash and restart: the segments on disk are the truth, and nothing encoded is lost.
+
+mod common;
+
+use common::*;
+use jellyscale::{Codec, Engine, JobState, StreamRequest};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn after_sigkill_a_new_engine_lists_the_job_paused_and_continues_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 60.0, "320x180", &[]);
+    let cfg = config(dir.path(), 2);
+    let mut owner = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
+        .args(["upscale", "--backend", "cpu", "--segment-seconds", "2", "--preset", "slow", "--json"])
+        .arg("--cache-dir")
+        .arg(&cfg.cache_dir)
+        .arg("--out")
+        .arg(cfg.output_dir.as_ref().unwrap())
+        .arg(&src)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until a few segments exist, then kill the process that owns the engine.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (job_dir, encoder) = loop {
+        assert!(Instant::now() < deadline, "no segments appeared");
+        let found = std::fs::read_dir(&cfg.cache_dir).ok().and_then(|rd| {
+            rd.flatten().find(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false) && e.file_name().len() == 32)
+        });
+        if let Some(d) = found {
+            let segs = std::fs::read_dir(d.path())
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".ts"))
+                .count();
+            let enc = ffmpeg_children(owner.id(), dir.path());
+            if segs >= 3 && enc.len() == 1 {
+                break (d.path(), enc[0]);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(encoder) {
+        assert!(Instant::now() < deadline, "ffmpeg outlived the process that owned it");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let on_disk: Vec<String> =
+        std::fs::read_dir(&job_dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let complete = on_disk.iter().filter(|n| n.starts_with("seg_") && n.ends_with(".ts")).count();
+    assert!(complete >= 3, "{on_disk:?}");
+
+    let engine = Engine::new(cfg).unwrap();
+    let listed = engine.list();
+    assert_eq!(listed.len(), 1, "the unfinished job is listed");
+    assert_eq!(listed[0].state, JobState::Paused);
+    assert!(listed[0].segments_ready as usize >= complete, "segments on disk count as ready");
+    assert!(
+        !std::fs::read_dir(&job_dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".tmp")),
+        "the half-written segment is gone, never served"
+    );
+
+    let req = StreamRequest {
+        input: src.clone(),
+        codec: Codec::H264,
+        scale: None,
+        max_height: None,
+        audio_stream: None,
+        start_segment: None,
+    };
+    let st = engine.start(req).unwrap();
+    assert_eq!(st.job_id, listed[0].job_id);
+    let job = engine.job(&st.job_id).unwrap();
+    let done = engine.block_on(job.wait_terminal(Duration::from_secs(300)));
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    // The resumed run started where the disk left off, not at 0.
+    let logs: Vec<u32> = std::fs::read_dir(&job_dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().strip_prefix("ffmpeg-")?.strip_suffix(".log")?.parse().ok())
+        .collect();
+    assert!(logs.iter().any(|&k| k as usize >= complete), "runs started at {logs:?}");
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(done.final_path.unwrap())
+        .output()
+        .unwrap();
+    let frames: u32 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+    assert_eq!(frames, 60 * 24);
+}
+
+#[test]
+fn a_changed_source_discards_old_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 30.0, "320x180", &[]);
+    let mut cfg = config(dir.path(), 2);
+    cfg.cpu_preset = "slow".into();
+    let req = StreamRequest {
+        input: src.clone(),
+        codec: Codec::H264,
+        scale: None,
+        max_height: None,
+        audio_stream: None,
+        start_segment: None,
+    };
+    let old_id = {
+        let engine = Engine::new(cfg.clone()).unwrap();
+        let st = engine.start(req.clone()).unwrap();
+        engine.block_on(engine.wait_segment(&st.job_id, 1, Duration::from_secs(60))).unwrap();
+        st.job_id
+    };
+    assert!(cfg.cache_dir.join(&old_id).is_dir());
+    // Same path, new content.
+    clip(dir.path(), "movie.mp4", 20.0, "320x180", &["-vf", "negate"]);
+    let engine = Engine::new(cfg.clone()).unwrap();
+    assert!(!cfg.cache_dir.join(&old_id).exists(), "stale segments were kept");
+    let st = engine.start(req).unwrap();
+    assert_ne!(st.job_id, old_id);
+    assert_eq!(st.segments_ready, 0);
+}
