@@ -178,6 +178,8 @@ pub struct Job {
 
 /// How far ahead of the encoder a request may be before the encoder jumps there instead.
 const AHEAD_LIMIT_SECONDS: f64 = 24.0;
+/// CPU priority of runs that fill gaps behind the viewers.
+const BACKGROUND_NICE: i32 = 10;
 /// Runs that die without writing a segment before the job gives up.
 const MAX_FRUITLESS_RUNS: u32 = 2;
 
@@ -494,6 +496,9 @@ impl Job {
             }
         };
         let mut fruitless = 0;
+        // Runs at or after where a viewer last asked serve viewers; runs that go back to fill
+        // earlier gaps are background work and yield the CPU to them.
+        let mut viewer_from = *want;
         loop {
             let (first, end) = {
                 let l = self.live.lock();
@@ -503,8 +508,12 @@ impl Job {
                 }
             };
             let before = self.live.lock().segments.ready_count();
-            match self.run_once(first, end, tools, rx).await? {
-                RunEnd::Seek(k) => *want = k,
+            let nice = if first < viewer_from { BACKGROUND_NICE } else { 0 };
+            match self.run_once(first, end, tools, rx, nice).await? {
+                RunEnd::Seek(k) => {
+                    *want = k;
+                    viewer_from = k;
+                }
                 RunEnd::Exited(exit) => {
                     self.mark_existing();
                     let l = self.live.lock();
@@ -599,12 +608,13 @@ impl Job {
         end: Option<u32>,
         tools: &Tools,
         rx: &mut mpsc::UnboundedReceiver<Control>,
+        nice: i32,
     ) -> Result<RunEnd> {
         let args = self.plan.encode_args(first, end);
         let log = std::fs::File::create(self.dir.log(first))
             .map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
-        tracing::info!(job = %self.id, first, ?end, "starting ffmpeg: {}", crate::plan::display_args(&tools.ffmpeg, &args));
-        let mut child = process::spawn(&tools.ffmpeg, &args, Stdio::piped(), Stdio::from(log))
+        tracing::info!(job = %self.id, first, ?end, nice, "starting ffmpeg: {}", crate::plan::display_args(&tools.ffmpeg, &args));
+        let mut child = process::spawn(&tools.ffmpeg, &args, Stdio::piped(), Stdio::from(log), nice)
             .map_err(|e| Error::ffmpeg(format!("cannot start {}: {e}", tools.ffmpeg.display())))?;
         let (events_tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
         let _watcher = watch_dir(&self.dir.path, events_tx);

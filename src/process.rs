@@ -39,15 +39,20 @@ impl From<std::io::Result<ExitStatus>> for Exit {
     }
 }
 
-/// Spawns `program args` with stdin closed, in a new process group, killed with its parent.
-pub fn spawn(program: &Path, args: &[OsString], stdout: Stdio, stderr: Stdio) -> std::io::Result<Child> {
+/// Spawns `program args` with stdin closed, in a new process group, killed with its parent,
+/// at CPU priority `nice` (0 normal, up to 19 for background work).
+pub fn spawn(program: &Path, args: &[OsString], stdout: Stdio, stderr: Stdio, nice: i32) -> std::io::Result<Child> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(stdout).stderr(stderr).process_group(0);
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            // Best effort: a lower priority that cannot be set is not worth failing the run.
+            if nice > 0 {
+                libc::setpriority(libc::PRIO_PROCESS, 0, nice);
             }
             Ok(())
         });
@@ -107,7 +112,7 @@ mod tests {
     #[tokio::test]
     async fn kill_reaches_grandchildren_in_the_group() {
         let args: Vec<OsString> = vec!["-c".into(), "sleep 30 & echo $!; wait".into()];
-        let mut child = spawn(Path::new("/bin/sh"), &args, Stdio::piped(), Stdio::null()).unwrap();
+        let mut child = spawn(Path::new("/bin/sh"), &args, Stdio::piped(), Stdio::null(), 0).unwrap();
         let mut out = child.take_stdout().unwrap();
         let mut buf = [0u8; 32];
         let n = tokio::io::AsyncReadExt::read(&mut out, &mut buf).await.unwrap();
@@ -126,9 +131,9 @@ mod tests {
 
     #[tokio::test]
     async fn exit_codes_are_reported() {
-        let ok = spawn(Path::new("/bin/true"), &[], Stdio::null(), Stdio::null()).unwrap().wait().await;
+        let ok = spawn(Path::new("/bin/true"), &[], Stdio::null(), Stdio::null(), 0).unwrap().wait().await;
         assert_eq!(ok, Exit::Success);
-        let bad = spawn(Path::new("/bin/false"), &[], Stdio::null(), Stdio::null()).unwrap().wait().await;
+        let bad = spawn(Path::new("/bin/false"), &[], Stdio::null(), Stdio::null(), 0).unwrap().wait().await;
         assert_eq!(bad, Exit::Failed(Some(1)));
     }
 }

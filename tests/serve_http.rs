@@ -78,3 +78,42 @@ fn hls_clients_read_the_whole_stream_while_it_encodes_and_ctrl_c_stops_cleanly()
     }
     assert!(encoders.iter().all(|&p| !alive(p)), "ffmpeg outlived the server");
 }
+
+#[test]
+fn a_request_at_40_s_is_served_long_before_a_linear_encode_would_reach_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 60.0, "320x180", &[]);
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "cpu", "--segment-seconds", "2", "--preset", "slower"])
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .arg(&src)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(serve.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let base = first.strip_prefix("serving ").unwrap().trim_end_matches("master.m3u8").to_owned();
+    let started = Instant::now();
+    let r = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+        .get(format!("{base}20.ts"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.bytes().unwrap().len() > 1000);
+    let seek_latency = started.elapsed();
+    let (_, status) = get(&format!("{base}status"));
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let ranges = status["ready_ranges"].as_array().unwrap();
+    // The encoder jumped: segment 20 exists while earlier ones do not.
+    assert!(
+        ranges.iter().any(|r| r[0].as_u64().unwrap() > 0 && r[0].as_u64().unwrap() <= 20),
+        "segment 20 came from a linear encode: {ranges:?}"
+    );
+    eprintln!("segment at 40 s served after {seek_latency:?}");
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+}
