@@ -1,7 +1,7 @@
 // Jellyscale dashboard page: settings and the jobs panel. Loaded by jellyfin-web as __plugin/jellyscale.js.
 const pluginId = 'facb9195-8c77-46ac-95e9-c2d9250c80ad';
 const fields = ['UseUpscaledStream', 'ApplyToAllUsers', 'TargetMode', 'ScaleFactor', 'MaxHeight', 'CodecPolicy', 'Backend',
-    'FfmpegPath', 'SegmentSeconds', 'OutputLocation', 'OutputDirectory', 'MaxConcurrentJobs', 'AfterViewerLeaves',
+    'FfmpegPath', 'FfprobePath', 'SegmentSeconds', 'OutputLocation', 'OutputDirectory', 'MaxConcurrentJobs', 'AfterViewerLeaves',
     'IdleTimeoutSeconds', 'CleanupMaxAgeDays', 'CleanupMaxSizeGb'];
 
 function escapeHtml(text) {
