@@ -21,6 +21,11 @@ public sealed class RealEngineHost : IAsyncDisposable
             {"Container":"ts","Type":"Video","AudioCodec":"aac,mp3","VideoCodec":"h264","Context":"Streaming","Protocol":"hls"}]}}
         """;
 
+    public const string HevcProfile = """
+        {"DeviceProfile":{"TranscodingProfiles":[
+            {"Container":"mp4","Type":"Video","AudioCodec":"aac","VideoCodec":"hevc,h264","Context":"Streaming","Protocol":"hls"}]}}
+        """;
+
     private RealEngineHost(WebApplication app, JellyscaleEngine engine, StandInLibrary library)
     {
         App = app;
@@ -54,9 +59,9 @@ public sealed class RealEngineHost : IAsyncDisposable
     }
 
     /// <summary>Asks PlaybackInfo as jellyfin-web in Chromium does and returns the rewritten TranscodingUrl.</summary>
-    public async Task<string> PlaybackUrlAsync(string token = TestAuthenticationHandler.UserToken)
+    public async Task<string> PlaybackUrlAsync(string token = TestAuthenticationHandler.UserToken, string profile = ChromiumProfile)
     {
-        using var content = new StringContent(ChromiumProfile, Encoding.UTF8, "application/json");
+        using var content = new StringContent(profile, Encoding.UTF8, "application/json");
         using var response = await Client.PostAsync($"/Items/{Guid.NewGuid()}/PlaybackInfo?ApiKey={token}", content);
         response.EnsureSuccessStatusCode();
         var info = (await response.Content.ReadFromJsonAsync<PlaybackInfoResponse>(PluginHost.Json))!;

@@ -53,6 +53,36 @@ public sealed class HlsStreamingTests
     }
 
     [SkippableFact]
+    public async Task Hevc_client_gets_fmp4_with_an_init_segment_that_ffmpeg_reads_whole()
+    {
+        await using var host = await Start("hevc");
+        var url = await host.PlaybackUrlAsync(profile: RealEngineHost.HevcProfile);
+        var jobId = RealEngineHost.JobIdOf(url);
+        var query = url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..];
+
+        var media = await host.Client.GetStringAsync($"/Jellyscale/Streams/{jobId}/main.m3u8?{query}");
+        Assert.Contains("#EXT-X-MAP:URI=\"init.mp4?" + query + "\"", media, StringComparison.Ordinal);
+        using var init = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/init.mp4?{query}");
+        Assert.Equal(HttpStatusCode.OK, init.StatusCode);
+        Assert.Equal("video/mp4", init.Content.Headers.ContentType!.MediaType);
+        using var ts = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/0.ts?{query}");
+        Assert.Equal(HttpStatusCode.NotFound, ts.StatusCode);
+
+        var copy = Path.Combine(_clips.Root, jobId + "-copy.mp4");
+        var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(3),
+            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0", "-c", "copy", copy);
+        Assert.True(code == 0, err);
+        var (_, probe, _) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height:format=duration", "-of", "json", copy);
+        using var json = JsonDocument.Parse(probe);
+        var video = json.RootElement.GetProperty("streams")[0];
+        Assert.Equal("hevc", video.GetProperty("codec_name").GetString());
+        Assert.Equal(360, video.GetProperty("height").GetInt32());
+        var duration = double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, CultureInfo.InvariantCulture);
+        Assert.InRange(duration, 19.0, 21.0);
+    }
+
+    [SkippableFact]
     public async Task Playlists_carry_the_query_on_every_uri_and_segments_have_mime_and_ranges()
     {
         await using var host = await Start("playlists");
