@@ -36,6 +36,29 @@ struct Shared {
     salt: [u8; 16],
     jobs: Mutex<HashMap<String, Arc<Job>>>,
     shutting_down: AtomicBool,
+    /// Held for the engine's life: one engine per cache folder.
+    _lock: std::fs::File,
+}
+
+/// Takes the cache folder's lock file, so a second engine on the same folder refuses instead
+/// of two of them writing the same segments.
+fn lock_cache(cache_dir: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let path = cache_dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open", &path, e))?;
+    // SAFETY: flock on a descriptor we own; released when the file is closed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(Error::new(
+            ErrorCode::Busy,
+            format!("cache folder {} is in use by another engine", cache_dir.display()),
+        ));
+    }
+    Ok(file)
 }
 
 /// A cloneable handle for async code running on the engine's runtime (the HTTP server).
@@ -117,6 +140,7 @@ impl Engine {
         for dir in [config.cache_dir.clone(), config.final_dir()] {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
         }
+        let lock = lock_cache(&config.cache_dir)?;
         let salt = load_salt(&config.cache_dir)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -146,6 +170,7 @@ impl Engine {
             config,
             jobs: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
+            _lock: lock,
         });
         let engine = Engine { handle: EngineHandle { shared }, runtime: Some(runtime) };
         engine.block_on(engine.handle.discover());

@@ -63,6 +63,22 @@ struct Stream {
     nb_frames: Option<String>,
     #[serde(default)]
     disposition: std::collections::HashMap<String, i64>,
+    #[serde(default)]
+    side_data_list: Vec<serde_json::Value>,
+    #[serde(default)]
+    tags: std::collections::HashMap<String, String>,
+}
+
+impl Stream {
+    /// Display rotation in degrees (display matrix side data, or the legacy `rotate` tag).
+    fn rotation(&self) -> i64 {
+        self.side_data_list
+            .iter()
+            .find_map(|d| d.get("rotation").and_then(|r| r.as_f64()))
+            .map(|r| r.round() as i64)
+            .or_else(|| self.tags.get("rotate").and_then(|r| r.parse().ok()))
+            .unwrap_or(0)
+    }
 }
 
 #[derive(Deserialize)]
@@ -115,6 +131,8 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
         (Some(w), Some(h)) if w >= 2 && h >= 2 => (w, h),
         _ => return Err(Error::bad_input("video stream has no usable size (corrupt file?)")),
     };
+    // ffmpeg turns rotated video upright while decoding: plan with the upright size.
+    let (width, height) = if video.rotation().rem_euclid(180) == 90 { (height, width) } else { (width, height) };
     let duration = seconds(format.duration.as_deref())
         .or_else(|| seconds(video.duration.as_deref()))
         .ok_or_else(|| Error::bad_input("unknown duration (truncated or corrupt file?)"))?;
@@ -227,6 +245,14 @@ mod tests {
     fn missing_duration_is_refused() {
         let j = r#"{"streams":[{"index":0,"codec_type":"video","width":64,"height":64,"avg_frame_rate":"25/1"}],"format":{"format_name":"matroska"}}"#;
         assert!(parse(j).unwrap_err().message.contains("duration"));
+    }
+
+    #[test]
+    fn rotated_video_is_planned_upright() {
+        let j = r#"{"streams":[{"index":0,"codec_type":"video","width":320,"height":180,"avg_frame_rate":"24/1",
+            "side_data_list":[{"side_data_type":"Display Matrix","rotation":-90}]}],"format":{"format_name":"mov","duration":"2"}}"#;
+        let m = parse(j).unwrap();
+        assert_eq!((m.width, m.height), (180, 320));
     }
 
     #[test]
