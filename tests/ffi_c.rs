@@ -60,12 +60,7 @@ fn run(wrapper: &[&str], seconds: u32) -> (std::process::ExitStatus, String) {
         }
         None => Command::new(&exe),
     };
-    let output = cmd
-        .arg(&clip)
-        .arg(&cache)
-        .env("LD_LIBRARY_PATH", lib_dir())
-        .output()
-        .expect("the C test runs");
+    let output = cmd.arg(&clip).arg(&cache).env("LD_LIBRARY_PATH", lib_dir()).output().expect("the C test runs");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status, text)
 }

@@ -96,7 +96,10 @@ pub unsafe extern "C" fn jellyscale_cancel(engine: *mut JellyscaleEngine, job_id
 /// # Safety
 /// `engine` is NULL or live; `out_json` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn jellyscale_list_jobs(engine: *mut JellyscaleEngine, out_json: *mut *mut c_char) -> JellyscaleStatus {
+pub unsafe extern "C" fn jellyscale_list_jobs(
+    engine: *mut JellyscaleEngine,
+    out_json: *mut *mut c_char,
+) -> JellyscaleStatus {
     call(out_json, || {
         // SAFETY: per this function's contract.
         let (engine, out) = unsafe { (args::engine(engine)?, args::out(out_json, "out_json")?) };

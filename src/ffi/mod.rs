@@ -24,8 +24,12 @@ mod status;
 mod strings;
 mod wait;
 
-pub use engine::{jellyscale_abi_version, jellyscale_engine_free, jellyscale_engine_new, JellyscaleEngine, JELLYSCALE_ABI_VERSION};
-pub use jobs::{jellyscale_cancel, jellyscale_list_jobs, jellyscale_playlist, jellyscale_start_stream, jellyscale_status};
+pub use engine::{
+    jellyscale_abi_version, jellyscale_engine_free, jellyscale_engine_new, JellyscaleEngine, JELLYSCALE_ABI_VERSION,
+};
+pub use jobs::{
+    jellyscale_cancel, jellyscale_list_jobs, jellyscale_playlist, jellyscale_start_stream, jellyscale_status,
+};
 pub use log::{jellyscale_set_log_callback, JellyscaleLogCallback};
 pub use status::JellyscaleStatus;
 pub use strings::jellyscale_string_free;

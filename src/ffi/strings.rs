@@ -6,9 +6,7 @@ use std::ffi::{c_char, CString};
 
 /// A string for C; fails only on an interior NUL.
 pub(crate) fn to_c(text: String) -> Result<*mut c_char> {
-    CString::new(text)
-        .map(CString::into_raw)
-        .map_err(|_| Error::new(ErrorCode::Internal, "result contains a NUL byte"))
+    CString::new(text).map(CString::into_raw).map_err(|_| Error::new(ErrorCode::Internal, "result contains a NUL byte"))
 }
 
 /// A string for C, with any interior NUL replaced.

@@ -5,10 +5,10 @@
 //! wait finishing, its task being dropped, or `jellyscale_engine_free`) fires it, so each
 //! callback fires exactly once and none is lost.
 
+use super::args;
 use super::boundary::call;
 use super::engine::JellyscaleEngine;
 use super::status::JellyscaleStatus;
-use super::args;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::SegmentInfo;
 use parking_lot::Mutex;
@@ -47,7 +47,8 @@ impl Callback {
             Ok(info) => (JellyscaleStatus::Ok, segment_json(&info)),
             Err(e) => (JellyscaleStatus::from(e.code), e.to_json()),
         };
-        let text = CString::new(text).unwrap_or_else(|_| c"{\"code\":\"internal\",\"message\":\"NUL in result\"}".to_owned());
+        let text =
+            CString::new(text).unwrap_or_else(|_| c"{\"code\":\"internal\",\"message\":\"NUL in result\"}".to_owned());
         // SAFETY: the caller supplied a callback valid until it fires, with this user data.
         unsafe { (self.f)(self.user_data, status, text.as_ptr()) };
     }
@@ -189,7 +190,6 @@ pub unsafe extern "C" fn jellyscale_wait_segment(
         Ok(())
     })
 }
-
 
 #[cfg(test)]
 mod tests {
