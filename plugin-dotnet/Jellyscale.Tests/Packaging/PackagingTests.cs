@@ -24,7 +24,10 @@ public sealed class PackagingTests : IDisposable
     [SkippableFact]
     public async Task Each_build_zip_holds_the_plugin_the_native_library_and_meta_and_the_manifest_checksums_match()
     {
-        var library = Prerequisites.NativeLibrary();
+        // A private copy: the shared build folder may be rebuilt while this test runs.
+        var library = Path.Combine(_out.Path, "libjellyscale-under-test.so");
+        File.Copy(Prerequisites.NativeLibrary(), library);
+        var libraryHash = SHA256.HashData(await File.ReadAllBytesAsync(library));
         var python = Prerequisites.Tool("/usr/bin/env");
         var (code, stdout, stderr) = await Prerequisites.RunAsync(python, TimeSpan.FromMinutes(6),
             "python3", Path.Combine(Prerequisites.PluginDir, "packaging", "package.py"),
@@ -52,7 +55,10 @@ public sealed class PackagingTests : IDisposable
             Assert.Equal(
                 new[] { "Jellyscale.Core.dll", "Jellyscale.Plugin.dll", "libjellyscale.so", "meta.json" },
                 zip.Entries.Select(e => e.FullName).Order(StringComparer.Ordinal));
-            Assert.Equal(new FileInfo(library).Length, zip.GetEntry("libjellyscale.so")!.Length);
+            using (var shipped = zip.GetEntry("libjellyscale.so")!.Open())
+            {
+                Assert.Equal(libraryHash, await SHA256.HashDataAsync(shipped));
+            }
 
             using (var metaStream = zip.GetEntry("meta.json")!.Open())
             {
