@@ -136,7 +136,7 @@ fn main() {
         .collect();
 
     let config = CString::new(format!(
-        r#"{{"backend":"cpu","cache_dir":"{}","segment_seconds":1,"cpu_preset":"ultrafast","max_concurrent_jobs":1}}"#,
+        r#"{{"backend":"cpu","cache_dir":"{}","segment_seconds":1,"cpu_preset":"ultrafast","max_concurrent_jobs":1,"max_queued_jobs":200}}"#,
         Path::new(tmp.path()).join("cache").display()
     ))
     .unwrap();
