@@ -9,8 +9,10 @@ public static class UpscalePlanner
     /// <param name="source">The source.</param>
     /// <param name="target">The target size.</param>
     /// <param name="format">The chosen output format.</param>
+    /// <param name="start">Where playback starts (a resume point), so the encoder starts there too.</param>
+    /// <param name="segmentSeconds">The engine's segment length.</param>
     /// <returns>The request, or null.</returns>
-    public static StreamRequest? Plan(SourceFacts source, UpscaleTarget target, OutputFormat format)
+    public static StreamRequest? Plan(SourceFacts source, UpscaleTarget target, OutputFormat format, System.TimeSpan start = default, int segmentSeconds = 4)
     {
         System.ArgumentNullException.ThrowIfNull(source);
         System.ArgumentNullException.ThrowIfNull(target);
@@ -36,6 +38,7 @@ public static class UpscalePlanner
             Scale = target.Mode == TargetMode.Scale ? target.ScaleFactor : null,
             MaxHeight = target.MaxHeight,
             AudioStream = source.AudioStreamIndex,
+            StartSegment = start > System.TimeSpan.Zero && segmentSeconds > 0 ? (int)(start.TotalSeconds / segmentSeconds) : null,
         };
     }
 }

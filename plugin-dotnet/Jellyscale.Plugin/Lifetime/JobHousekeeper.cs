@@ -45,14 +45,22 @@ public sealed partial class JobHousekeeper : BackgroundService
         var config = _configuration.Current;
         foreach (var jobId in _lifetime.TakeIdleJobs())
         {
-            if (config.AfterViewerLeaves == IdlePolicy.Stop && engine.GetStatus(jobId).IsActive)
+            try
             {
-                engine.Cancel(jobId);
-                LogStopped(jobId);
+                if (config.AfterViewerLeaves == IdlePolicy.Stop && engine.GetStatus(jobId).IsActive)
+                {
+                    engine.Cancel(jobId);
+                    LogStopped(jobId);
+                }
+                else
+                {
+                    LogBackground(jobId);
+                }
             }
-            else
+            catch (JellyscaleException e)
             {
-                LogBackground(jobId);
+                // The job may have finished or been removed meanwhile; the others still get their turn.
+                LogJobFailed(jobId, e.Message);
             }
         }
 
@@ -109,6 +117,9 @@ public sealed partial class JobHousekeeper : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Jellyscale: saved {Path} as a version beside the original")]
     private partial void LogPublished(string path);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Jellyscale: idle job {JobId}: {Reason}")]
+    private partial void LogJobFailed(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Jellyscale housekeeping failed")]
     private partial void LogFailed(Exception error);

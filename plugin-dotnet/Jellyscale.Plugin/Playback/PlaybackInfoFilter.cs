@@ -54,6 +54,7 @@ public sealed partial class PlaybackInfoFilter : IAsyncActionFilter
         var profile = PlaybackRequestReader.DeviceProfile(arguments);
         var enableTranscoding = PlaybackRequestReader.Flag(arguments, "enableTranscoding");
         var audioStreamIndex = PlaybackRequestReader.Number(arguments, "audioStreamIndex");
+        var start = TimeSpan.FromTicks(Math.Max(0, PlaybackRequestReader.LongNumber(arguments, "startTimeTicks") ?? 0));
         var user = context.HttpContext.User;
 
         var executed = await next();
@@ -70,7 +71,7 @@ public sealed partial class PlaybackInfoFilter : IAsyncActionFilter
                 return;
             }
 
-            Rewrite(response, config, profile is null ? null : PlaybackRequestReader.Formats(profile), audioStreamIndex, PlaybackRequestReader.Token(user));
+            Rewrite(response, config, profile is null ? null : PlaybackRequestReader.Formats(profile), audioStreamIndex, start, PlaybackRequestReader.Token(user));
         }
 #pragma warning disable CA1031 // Playback must never break because of the upscaler.
         catch (Exception e)
@@ -85,7 +86,7 @@ public sealed partial class PlaybackInfoFilter : IAsyncActionFilter
             && action.ControllerName == "MediaInfo"
             && action.ActionName is "GetPlaybackInfo" or "GetPostedPlaybackInfo";
 
-    private void Rewrite(PlaybackInfoResponse response, PluginConfiguration config, System.Collections.Generic.IReadOnlyCollection<ClientFormat>? formats, int? audioStreamIndex, string? token)
+    private void Rewrite(PlaybackInfoResponse response, PluginConfiguration config, System.Collections.Generic.IReadOnlyCollection<ClientFormat>? formats, int? audioStreamIndex, TimeSpan start, string? token)
     {
         var sources = response.MediaSources?.ToArray() ?? Array.Empty<MediaBrowser.Model.Dto.MediaSourceInfo>();
         if (sources.Length == 0)
@@ -109,7 +110,7 @@ public sealed partial class PlaybackInfoFilter : IAsyncActionFilter
             return;
         }
 
-        var request = UpscalePlanner.Plan(MediaSourceRewrite.Facts(original, audioStreamIndex), config.Target(), format);
+        var request = UpscalePlanner.Plan(MediaSourceRewrite.Facts(original, audioStreamIndex), config.Target(), format, start, config.SegmentSeconds);
         if (request is null)
         {
             return;

@@ -52,6 +52,12 @@ internal static class PlaybackRequestReader
     /// <returns>The value, or null when absent.</returns>
     public static int? Number(IDictionary<string, object?> arguments, string name) => Value<int>(arguments, name);
 
+    /// <summary>A 64-bit number from the query (GET) or the body (POST), e.g. startTimeTicks.</summary>
+    /// <param name="arguments">The action arguments.</param>
+    /// <param name="name">The parameter name.</param>
+    /// <returns>The value, or null when absent.</returns>
+    public static long? LongNumber(IDictionary<string, object?> arguments, string name) => Value<long>(arguments, name);
+
     /// <summary>Maps a device profile to the formats codec choice looks at.</summary>
     /// <param name="profile">The profile.</param>
     /// <returns>The formats, or null without a profile.</returns>

@@ -58,6 +58,15 @@ public class PlaybackRulesTests
     }
 
     [Fact]
+    public void Planner_starts_at_the_segment_holding_the_start_position()
+    {
+        var source = new SourceFacts(true, "/m/a.mkv", false, 1080, null);
+        var target = new UpscaleTarget(TargetMode.Scale, 2, 2160);
+        Assert.Equal(15, UpscalePlanner.Plan(source, target, OutputFormat.H264, System.TimeSpan.FromSeconds(61), 4)!.StartSegment);
+        Assert.Null(UpscalePlanner.Plan(source, target, OutputFormat.H264)!.StartSegment);
+    }
+
+    [Fact]
     public void Planner_in_max_height_mode_sends_no_scale()
         => Assert.Null(UpscalePlanner.Plan(new SourceFacts(true, "/m/a.mkv", false, 720, null), new UpscaleTarget(TargetMode.MaxHeight, 2, 1440), OutputFormat.H264)!.Scale);
 

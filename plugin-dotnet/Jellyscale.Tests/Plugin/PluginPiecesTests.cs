@@ -93,6 +93,24 @@ public sealed class PluginPiecesTests : IDisposable
     }
 
     [Fact]
+    public void Housekeeper_carries_on_when_an_idle_job_has_vanished()
+    {
+        var engine = new RecordingEngine { MissingJobs = { FakeEngine.JobId } };
+        var clock = new ManualClock();
+        var lifetime = new PlaybackLifetime(clock, TimeSpan.FromSeconds(60));
+        var configuration = new TestConfigurationAccessor { Current = new PluginConfiguration { AfterViewerLeaves = IdlePolicy.Stop } };
+        var housekeeper = new JobHousekeeper(engine, lifetime, configuration, NullLogger<JobHousekeeper>.Instance);
+        const string other = "abcdefabcdefabcdefabcdefabcdefab";
+        lifetime.Attach("a", FakeEngine.JobId);
+        lifetime.Attach("b", other);
+        clock.Advance(TimeSpan.FromSeconds(61));
+
+        housekeeper.RunOnce(engine);
+
+        Assert.Equal(new[] { other }, engine.Cancelled);
+    }
+
+    [Fact]
     public void Housekeeper_saves_a_finished_file_beside_the_original_once()
     {
         var original = Path.Combine(_dir.Path, "Film (2020).mkv");
@@ -208,7 +226,11 @@ public sealed class PluginPiecesTests : IDisposable
             return FakeEngine.Running(request.Codec) with { State = StartState, Input = request.Input, SourceHeight = 1080 };
         }
 
-        public JobStatus GetStatus(string jobId) => FakeEngine.Running("h264");
+        public System.Collections.Generic.HashSet<string> MissingJobs { get; } = new();
+
+        public JobStatus GetStatus(string jobId) => MissingJobs.Contains(jobId)
+            ? throw new JellyscaleException(Jellyscale.Core.Native.JellyscaleStatus.NotFound, "not_found", "gone")
+            : FakeEngine.Running("h264");
 
         public void Cancel(string jobId) => Cancelled.Add(jobId);
 

@@ -99,6 +99,7 @@ public sealed class MediaInfoController : ControllerBase
         [FromQuery] Guid? userId,
         [FromQuery] int? audioStreamIndex,
         [FromQuery] bool? enableTranscoding,
+        [FromQuery] long? startTimeTicks,
         [FromBody] PlaybackInfoDto? playbackInfoDto)
         => _library.Build();
 }

@@ -168,6 +168,13 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Resume_position_starts_the_encoder_at_its_segment()
+    {
+        await Post(ChromiumProfile, query: "&startTimeTicks=" + TimeSpan.FromSeconds(130).Ticks);
+        Assert.Equal(32, Assert.Single(_engine.Requests).StartSegment);
+    }
+
+    [Fact]
     public async Task Saved_upscaled_version_is_preferred_and_nothing_is_started()
     {
         _library.ExtraVersionPath = "/media/Movies/Film (2020)/Film (2020) - Upscaled 2160p.mkv";
