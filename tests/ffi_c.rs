@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `target/<profile>`, where cargo put the cdylib this test was built with.
+/// The folder holding the cdylib built with this test: `target/<profile>/deps`, beside the test
+/// binary (`cargo test` rebuilds it there but does not always copy it up to `target/<profile>`).
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/ffi_c-<hash>
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
-    if dir.join("libjellyscale.so").is_file() {
-        dir
+    let deps = exe.parent().expect("target/<profile>/deps").to_path_buf();
+    if deps.join("libjellyscale.so").is_file() {
+        deps
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug")
     }

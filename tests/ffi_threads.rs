@@ -42,10 +42,11 @@ struct Abi {
     string_free: StringFree,
 }
 
+/// The cdylib built with this test: in `target/<profile>/deps`, beside the test binary
+/// (`cargo test` rebuilds it there but does not always copy it up to `target/<profile>`).
 fn lib_path() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    let lib = dir.join("libjellyscale.so");
+    let lib = exe.parent().unwrap().join("libjellyscale.so");
     if lib.is_file() {
         lib
     } else {
