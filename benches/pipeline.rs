@@ -53,7 +53,7 @@ fn request(input: &Path) -> StreamRequest {
 /// Plain ffmpeg running the exact argv Jellyscale would: time to its first segment, and total.
 fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
     std::fs::create_dir_all(out).unwrap();
-    let (mut plan, _) = engine.block_on(engine.plan(&request(input))).unwrap();
+    let mut plan = engine.block_on(engine.plan(&request(input))).unwrap();
     plan.out_dir = out.to_path_buf();
     let first = out.join("seg_00000.ts");
     let t = Instant::now();

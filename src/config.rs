@@ -61,6 +61,9 @@ pub struct Config {
     pub max_queued_jobs: usize,
     /// HLS segment length in seconds.
     pub segment_seconds: u32,
+    /// Length of the first segment (at most `segment_seconds`): short, so playback starts
+    /// sooner.
+    pub first_segment_seconds: u32,
     /// Encoder backend.
     pub backend: Backend,
     /// Scale factor used when a request names none.
@@ -90,6 +93,7 @@ impl Default for Config {
             max_concurrent_jobs: 2,
             max_queued_jobs: 64,
             segment_seconds: 4,
+            first_segment_seconds: 1,
             backend: Backend::Auto,
             default_scale: 2,
             max_height: 2160,
@@ -122,6 +126,7 @@ impl Config {
         check((1..=64).contains(&self.max_concurrent_jobs), "max_concurrent_jobs must be 1..=64")?;
         check(self.max_queued_jobs <= 100_000, "max_queued_jobs must be at most 100000")?;
         check((1..=60).contains(&self.segment_seconds), "segment_seconds must be 1..=60")?;
+        check((1..=60).contains(&self.first_segment_seconds), "first_segment_seconds must be 1..=60")?;
         check((1..=8).contains(&self.default_scale), "default_scale must be 1..=8")?;
         check((144..=8640).contains(&self.max_height), "max_height must be 144..=8640")?;
         check(PRESETS.contains(&self.cpu_preset.as_str()), "cpu_preset must be an x264 preset name")?;

@@ -263,7 +263,7 @@ impl EngineHandle {
     }
 
     /// Probes a request's source and plans its job without starting anything.
-    pub async fn plan(&self, req: &StreamRequest) -> Result<(EncodePlan, Timeline)> {
+    pub async fn plan(&self, req: &StreamRequest) -> Result<EncodePlan> {
         let c = &self.shared.config;
         let input = std::path::absolute(&req.input).map_err(|e| Error::bad_input(format!("bad input path: {e}")))?;
         let media = probe::probe(self.ffprobe(), &input).await?;
@@ -275,24 +275,30 @@ impl EngineHandle {
         )?;
         let audio = plan::choose_audio(&media, req.audio_stream)?;
         let bit_depth = if req.codec == crate::Codec::Hevc && media.bit_depth >= 10 { 10 } else { 8 };
-        let timeline = Timeline { duration: media.duration, segment_seconds: c.segment_seconds, fps: media.fps };
+        let timeline = Timeline {
+            duration: media.duration,
+            segment_seconds: c.segment_seconds,
+            first_seconds: c.first_segment_seconds.min(c.segment_seconds),
+            fps: media.fps,
+        };
         let plan = EncodePlan {
             input,
             media,
             profile: Profile { codec: req.codec, width, height, bit_depth },
             backend: self.shared.backend,
-            segment_seconds: c.segment_seconds,
+            timeline,
             audio,
             out_dir: PathBuf::new(),
             cpu_preset: c.cpu_preset.clone(),
             vaapi_device: c.vaapi_device.clone(),
         };
-        Ok((plan, timeline))
+        Ok(plan)
     }
 
     /// Probes and plans a request and derives its job identity and places on disk (no job yet).
     async fn spec_for(&self, req: &StreamRequest) -> Result<JobSpec> {
-        let (mut plan, timeline) = self.plan(req).await?;
+        let mut plan = self.plan(req).await?;
+        let timeline = plan.timeline;
         let meta = std::fs::metadata(&plan.input).map_err(|e| Error::bad_input(format!("input not readable: {e}")))?;
         let mtime_ns =
             meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
@@ -335,7 +341,7 @@ impl EngineHandle {
             final_path: None,
             final_offsets: Vec::new(),
         };
-        Ok(JobSpec { id, plan, timeline, dir, final_path, manifest })
+        Ok(JobSpec { id, plan, dir, final_path, manifest })
     }
 
     /// Starts the job for a request, or returns the running, paused or finished one for the

@@ -156,7 +156,6 @@ pub(crate) struct Tools {
 pub(crate) struct JobSpec {
     pub id: String,
     pub plan: EncodePlan,
-    pub timeline: Timeline,
     pub dir: JobDir,
     pub final_path: PathBuf,
     pub manifest: Manifest,
@@ -167,7 +166,6 @@ pub(crate) struct JobSpec {
 pub struct Job {
     id: String,
     plan: EncodePlan,
-    timeline: Timeline,
     dir: JobDir,
     final_path: PathBuf,
     manifest: Manifest,
@@ -191,7 +189,8 @@ enum RunEnd {
 impl Job {
     /// Creates the job from what is on disk (segments, a finished file) and starts its driver.
     pub(crate) fn launch(spec: JobSpec, start_segment: u32, tools: Tools, paused: bool) -> Arc<Job> {
-        let JobSpec { id, plan, timeline, dir, final_path, manifest } = spec;
+        let JobSpec { id, plan, dir, final_path, manifest } = spec;
+        let timeline = plan.timeline;
         dir.remove_partials();
         let mut segments = SegmentSet::new(timeline.count());
         for k in dir.scan_segments(timeline.count()) {
@@ -214,7 +213,6 @@ impl Job {
         let job = Arc::new(Job {
             id,
             plan,
-            timeline,
             dir,
             final_path,
             manifest,
@@ -249,7 +247,7 @@ impl Job {
 
     /// The segment timeline.
     pub fn timeline(&self) -> &Timeline {
-        &self.timeline
+        &self.plan.timeline
     }
 
     /// The encode plan (size, codec, backend).
@@ -265,9 +263,9 @@ impl Job {
     /// A snapshot for status JSON.
     pub fn status(&self) -> JobStatus {
         let l = self.live.lock();
-        let count = self.timeline.count();
+        let count = self.plan.timeline.count();
         let ready = if l.state == JobState::Done { count } else { l.segments.ready_count() };
-        let remaining = (count - ready) as f64 * self.timeline.segment_seconds as f64;
+        let remaining = (count - ready) as f64 * self.plan.timeline.segment_seconds as f64;
         let eta_seconds = match l.state {
             JobState::Done => Some(0.0),
             JobState::Running if l.speed > 0.0 => Some(remaining / l.speed),
@@ -282,9 +280,9 @@ impl Job {
             height: self.plan.profile.height,
             source_width: self.plan.media.width,
             source_height: self.plan.media.height,
-            duration_seconds: self.timeline.duration,
+            duration_seconds: self.plan.timeline.duration,
             segment_count: count,
-            segment_seconds: self.timeline.segment_seconds,
+            segment_seconds: self.plan.timeline.segment_seconds,
             segment_container: self.dir.container,
             segments_ready: ready,
             ready_ranges: if l.state == JobState::Done { vec![[0, count - 1]] } else { l.segments.ranges() },
@@ -337,7 +335,7 @@ impl Job {
 
     /// Where segment `k` is, if it is ready now.
     fn ready_segment(&self, l: &Live, k: u32) -> Option<SegmentInfo> {
-        let duration = self.timeline.duration_of(k);
+        let duration = self.plan.timeline.duration_of(k);
         if l.state == JobState::Done {
             let o = &l.final_offsets;
             let skip = usize::from(self.dir.container == Container::Mp4);
@@ -367,8 +365,11 @@ impl Job {
     /// Waits (bounded) until segment `k` exists. A request far from the encoder moves the
     /// encoder there.
     pub async fn wait_segment(&self, k: u32, timeout: Duration) -> Result<SegmentInfo> {
-        if k >= self.timeline.count() {
-            return Err(Error::not_found(format!("segment {k} is past the end ({} segments)", self.timeline.count())));
+        if k >= self.plan.timeline.count() {
+            return Err(Error::not_found(format!(
+                "segment {k} is past the end ({} segments)",
+                self.plan.timeline.count()
+            )));
         }
         let mut rx = self.changed.subscribe();
         let mut asked = false;
@@ -517,7 +518,7 @@ impl Job {
                 RunEnd::Exited(exit) => {
                     self.mark_existing();
                     let l = self.live.lock();
-                    let filled = (first..end.unwrap_or(self.timeline.count())).all(|k| l.segments.is_ready(k));
+                    let filled = (first..end.unwrap_or(self.plan.timeline.count())).all(|k| l.segments.is_ready(k));
                     let progressed = l.segments.ready_count() > before;
                     drop(l);
                     if filled {
@@ -531,7 +532,7 @@ impl Job {
                             return Err(Error::bad_input(format!(
                                 "the source ends early: ffmpeg stopped before segment {} of {} (truncated or corrupt file?)",
                                 self.live.lock().segments.next_missing(first).unwrap_or(first),
-                                self.timeline.count()
+                                self.plan.timeline.count()
                             )))
                         }
                     };
@@ -558,7 +559,7 @@ impl Job {
 
     /// Marks every complete segment on disk (a backstop for missed file events).
     fn mark_existing(&self) {
-        let found = self.dir.scan_segments(self.timeline.count());
+        let found = self.dir.scan_segments(self.plan.timeline.count());
         let has_init = self.adopt_init();
         self.update(|l| {
             for k in found {
@@ -594,11 +595,11 @@ impl Job {
             return false;
         }
         let Some((first, end)) = l.run else { return true };
-        let frontier = (first..end.unwrap_or(self.timeline.count()))
+        let frontier = (first..end.unwrap_or(self.plan.timeline.count()))
             .take_while(|&j| l.segments.is_ready(j))
             .last()
             .unwrap_or(first);
-        let ahead = (AHEAD_LIMIT_SECONDS / self.timeline.segment_seconds as f64).ceil() as u32;
+        let ahead = (AHEAD_LIMIT_SECONDS / self.plan.timeline.segment_seconds as f64).ceil() as u32;
         k < first || end.is_some_and(|e| k >= e) || k > frontier + ahead
     }
 
@@ -618,7 +619,7 @@ impl Job {
             .map_err(|e| Error::ffmpeg(format!("cannot start {}: {e}", tools.ffmpeg.display())))?;
         let (events_tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
         let _watcher = watch_dir(&self.dir.path, events_tx);
-        let run_start = self.timeline.start(first);
+        let run_start = self.plan.timeline.start(first);
         self.update(|l| {
             l.state = JobState::Running;
             l.run = Some((first, end));
@@ -683,7 +684,7 @@ impl Job {
         if self.dir.container == Container::Mp4 {
             pieces.push(self.dir.init());
         }
-        pieces.extend((0..self.timeline.count()).map(|k| self.dir.segment(k)));
+        pieces.extend((0..self.plan.timeline.count()).map(|k| self.dir.segment(k)));
         let mut offsets = vec![0u64];
         let result = (|| {
             for p in &pieces {
@@ -710,15 +711,15 @@ impl Job {
         let check = async {
             let got = crate::probe::probe(ffprobe, &tmp).await.map_err(|e| e.message)?;
             let p = &self.plan.profile;
-            let tolerance = self.timeline.segment_seconds as f64;
+            let tolerance = self.plan.timeline.segment_seconds as f64;
             if (got.width, got.height) != (p.width, p.height) {
                 return Err(format!("size {}x{} instead of {}x{}", got.width, got.height, p.width, p.height));
             }
             if got.video_codec != p.codec.name() {
                 return Err(format!("codec {} instead of {}", got.video_codec, p.codec.name()));
             }
-            if (got.duration - self.timeline.duration).abs() > tolerance {
-                return Err(format!("duration {:.2}s instead of {:.2}s", got.duration, self.timeline.duration));
+            if (got.duration - self.plan.timeline.duration).abs() > tolerance {
+                return Err(format!("duration {:.2}s instead of {:.2}s", got.duration, self.plan.timeline.duration));
             }
             Ok(())
         };

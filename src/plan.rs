@@ -3,6 +3,7 @@
 
 use crate::config::{Backend, Codec};
 use crate::error::{Error, Result};
+use crate::playlist::Timeline;
 use crate::probe::{input_url, AudioStream, MediaInfo};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -92,8 +93,8 @@ pub struct EncodePlan {
     pub profile: Profile,
     /// A concrete backend (never `Auto`).
     pub backend: Backend,
-    /// Segment length in seconds.
-    pub segment_seconds: u32,
+    /// The segment timeline the runs must follow.
+    pub timeline: Timeline,
     /// Audio track to carry, if any.
     pub audio: Option<AudioStream>,
     /// Folder the segments go to.
@@ -121,14 +122,15 @@ impl EncodePlan {
     /// The ffmpeg arguments (without the program) for a run that starts at segment `first` and
     /// stops before segment `end` (or at the end of the source).
     pub fn encode_args(&self, first: u32, end: Option<u32>) -> Vec<OsString> {
-        let s = self.segment_seconds;
+        let t = &self.timeline;
+        let s = t.segment_seconds;
         let mut a: Vec<OsString> = Vec::new();
         push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
         a.extend(self.hw_input_args());
         if first > 0 {
             // Input seek to an exact segment boundary: with -copyts the new run's timestamps
             // continue the timeline, so its segments line up with those of earlier runs.
-            push(&mut a, &["-ss", &(first as u64 * s as u64).to_string()]);
+            push(&mut a, &["-ss", &t.start_secs(first).to_string()]);
         }
         push(&mut a, &["-copyts", "-start_at_zero", "-i"]);
         a.push(input_url(&self.input));
@@ -138,15 +140,22 @@ impl EncodePlan {
         }
         push(&mut a, &["-map_metadata", "-1", "-map_chapters", "-1"]);
         a.extend(self.video_args());
-        // `t` counts from the run's first frame, so the expression needs no offset.
-        push(&mut a, &["-force_key_frames", &format!("expr:gte(t,n_forced*{s})")]);
+        // `t` counts from the run's first frame. A run from 0 with a short first segment puts
+        // its second keyframe at the first segment's end: 0, F, F+S, F+2S, ...
+        let shift = if first == 0 { s - t.first_seconds.clamp(1, s) } else { 0 };
+        let keyframes =
+            if shift > 0 { format!("expr:gte(t,n_forced*{s}-{shift})") } else { format!("expr:gte(t,n_forced*{s})") };
+        push(&mut a, &["-force_key_frames", &keyframes]);
         a.extend(self.audio_args(first));
         push(&mut a, &["-avoid_negative_ts", "disabled"]);
         if let Some(end) = end {
-            push(&mut a, &["-to", &(end as u64 * s as u64).to_string()]);
+            push(&mut a, &["-to", &t.start_secs(end).to_string()]);
         }
         push(&mut a, &["-progress", "pipe:1", "-nostats"]);
-        push(&mut a, &["-f", "hls", "-hls_time", &s.to_string()]);
+        // Keyframes exist only at segment boundaries (the GOP is longer than a segment), so a
+        // short hls_time cuts at each of them, the short first one included.
+        let hls_time = if first == 0 { t.first_seconds.clamp(1, s) } else { s };
+        push(&mut a, &["-f", "hls", "-hls_time", &hls_time.to_string()]);
         push(&mut a, &["-hls_playlist_type", "event", "-hls_flags", "temp_file+independent_segments"]);
         push(&mut a, &["-start_number", &first.to_string()]);
         match self.container() {
@@ -207,7 +216,8 @@ impl EncodePlan {
     fn video_args(&self) -> Vec<OsString> {
         let Profile { codec, width: w, height: h, .. } = self.profile;
         let ten = self.ten_bit();
-        let gop = ((self.segment_seconds as f64 * self.media.fps).round() as u32).max(1).to_string();
+        // Twice a segment: encoders never add a keyframe of their own between two forced ones.
+        let gop = ((2.0 * self.timeline.segment_seconds as f64 * self.media.fps).round() as u32).max(2).to_string();
         let mut a = Vec::new();
         match (self.backend, codec) {
             (Backend::Cpu | Backend::Auto, Codec::H264) => push(
@@ -221,6 +231,8 @@ impl EncodePlan {
                     &self.cpu_preset,
                     "-crf",
                     "20",
+                    "-g",
+                    &gop,
                     "-profile:v",
                     "high",
                     "-sc_threshold",
@@ -238,6 +250,8 @@ impl EncodePlan {
                     &self.cpu_preset,
                     "-crf",
                     "22",
+                    "-g",
+                    &gop,
                     "-forced-idr",
                     "1",
                     "-x265-params",
@@ -468,7 +482,7 @@ mod tests {
             media,
             profile: Profile { codec, width, height, bit_depth: out_bits },
             backend,
-            segment_seconds: 4,
+            timeline: Timeline { duration: 20.0, segment_seconds: 4, first_seconds: 4, fps: 24.0 },
             out_dir: "/cache/job".into(),
             cpu_preset: "veryfast".into(),
             vaapi_device: "/dev/dri/renderD128".into(),
@@ -501,6 +515,20 @@ mod tests {
         let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(0, None);
         let i = args.iter().position(|a| a == "-i").unwrap();
         assert_eq!(args[i + 1], "file:/media/-odd: name 'q'.mkv");
+    }
+
+    #[test]
+    fn short_first_segment_moves_keyframes_and_seeks() {
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        p.timeline.first_seconds = 1;
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, Some(2)));
+        assert!(line.contains("expr:gte(t,n_forced*4-3)"), "{line}");
+        assert!(line.contains("-hls_time 1 "), "{line}");
+        assert!(line.contains("-to 5 "), "{line}");
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, None));
+        assert!(line.contains("-ss 5 "), "{line}");
+        assert!(line.contains("expr:gte(t,n_forced*4)"), "{line}");
+        assert!(line.contains("-hls_time 4 "), "{line}");
     }
 
     #[test]

@@ -3,13 +3,16 @@
 use crate::plan::Container;
 use std::fmt::Write;
 
-/// Fixed-length segments over a known duration; the last one may be shorter.
+/// Fixed-length segments over a known duration. The first may be shorter, so playback can
+/// start as soon as possible; the last one may be shorter too.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timeline {
     /// Source duration in seconds.
     pub duration: f64,
     /// Segment length in seconds.
     pub segment_seconds: u32,
+    /// Length of segment 0 in seconds (at most `segment_seconds`).
+    pub first_seconds: u32,
     /// Source frame rate, used to ignore a sliver shorter than one frame at the end.
     pub fps: f64,
 }
@@ -20,28 +23,45 @@ impl Timeline {
     /// segment (ffmpeg would not write one).
     pub fn count(&self) -> u32 {
         let last_frame_start = self.duration - 0.9 / self.fps.max(1.0);
-        let n = (last_frame_start.max(0.0) / self.segment_seconds as f64 + 1e-6).floor() + 1.0;
-        n as u32
+        let first = self.first() as f64;
+        if last_frame_start < first - 1e-6 {
+            return 1;
+        }
+        ((last_frame_start - first) / self.segment_seconds as f64 + 1e-6).floor() as u32 + 2
+    }
+
+    fn first(&self) -> u32 {
+        self.first_seconds.clamp(1, self.segment_seconds)
+    }
+
+    /// Start of segment `k` on the source timeline, whole seconds.
+    pub fn start_secs(&self, k: u32) -> u64 {
+        match k {
+            0 => 0,
+            k => self.first() as u64 + (k as u64 - 1) * self.segment_seconds as u64,
+        }
     }
 
     /// Start of segment `k` on the source timeline, seconds.
     pub fn start(&self, k: u32) -> f64 {
-        k as f64 * self.segment_seconds as f64
+        self.start_secs(k) as f64
     }
 
     /// Length of segment `k`, seconds.
     pub fn duration_of(&self, k: u32) -> f64 {
-        let s = self.segment_seconds as f64;
+        let nominal = if k == 0 { self.first() } else { self.segment_seconds } as f64;
         if k + 1 < self.count() {
-            s
+            nominal
         } else {
-            (self.duration - self.start(k)).clamp(0.001, s)
+            (self.duration - self.start(k)).clamp(0.001, nominal)
         }
     }
 
     /// The segment that holds position `seconds`.
     pub fn segment_at(&self, seconds: f64) -> u32 {
-        ((seconds.max(0.0) / self.segment_seconds as f64) as u32).min(self.count() - 1)
+        let first = self.first() as f64;
+        let k = if seconds < first { 0 } else { 1 + ((seconds - first) / self.segment_seconds as f64) as u32 };
+        k.min(self.count() - 1)
     }
 }
 
@@ -97,14 +117,14 @@ mod tests {
 
     #[test]
     fn exact_multiple_has_no_empty_tail() {
-        let t = Timeline { duration: 20.0, segment_seconds: 4, fps: 24.0 };
+        let t = Timeline { duration: 20.0, segment_seconds: 4, first_seconds: 4, fps: 24.0 };
         assert_eq!(t.count(), 5);
         assert_eq!(t.duration_of(4), 4.0);
     }
 
     #[test]
     fn last_segment_is_short() {
-        let t = Timeline { duration: 21.5, segment_seconds: 4, fps: 24.0 };
+        let t = Timeline { duration: 21.5, segment_seconds: 4, first_seconds: 4, fps: 24.0 };
         assert_eq!(t.count(), 6);
         assert!((t.duration_of(5) - 1.5).abs() < 1e-9);
     }
@@ -112,15 +132,26 @@ mod tests {
     #[test]
     fn fractional_fps_sliver_makes_no_segment() {
         // 600 frames at 29.97 fps = 20.02 s; the 0.02 s tail is under one frame.
-        let t = Timeline { duration: 600.0 / (30000.0 / 1001.0), segment_seconds: 4, fps: 29.97 };
+        let t = Timeline { duration: 600.0 / (30000.0 / 1001.0), segment_seconds: 4, first_seconds: 4, fps: 29.97 };
         assert_eq!(t.count(), 5);
-        let t = Timeline { duration: 20.1, segment_seconds: 4, fps: 29.97 };
+        let t = Timeline { duration: 20.1, segment_seconds: 4, first_seconds: 4, fps: 29.97 };
         assert_eq!(t.count(), 6, "a tail of three frames is a segment");
     }
 
     #[test]
+    fn short_first_segment_shifts_the_rest() {
+        let t = Timeline { duration: 10.0, segment_seconds: 4, first_seconds: 1, fps: 24.0 };
+        assert_eq!(t.count(), 4); // [0,1) [1,5) [5,9) [9,10)
+        assert_eq!((t.start(1), t.start(2), t.start(3)), (1.0, 5.0, 9.0));
+        assert_eq!((t.duration_of(0), t.duration_of(1), t.duration_of(3)), (1.0, 4.0, 1.0));
+        assert_eq!((t.segment_at(0.5), t.segment_at(1.0), t.segment_at(8.9), t.segment_at(9.5)), (0, 1, 2, 3));
+        let tiny = Timeline { duration: 0.5, segment_seconds: 4, first_seconds: 1, fps: 24.0 };
+        assert_eq!(tiny.count(), 1);
+    }
+
+    #[test]
     fn very_short_video_has_one_segment() {
-        let t = Timeline { duration: 0.04, segment_seconds: 4, fps: 25.0 };
+        let t = Timeline { duration: 0.04, segment_seconds: 4, first_seconds: 4, fps: 25.0 };
         assert_eq!(t.count(), 1);
         assert!((t.duration_of(0) - 0.04).abs() < 1e-9);
         assert_eq!(t.segment_at(100.0), 0);
@@ -128,14 +159,14 @@ mod tests {
 
     #[test]
     fn playlist_lists_everything_with_query_and_endlist() {
-        let t = Timeline { duration: 10.0, segment_seconds: 4, fps: 24.0 };
+        let t = Timeline { duration: 10.0, segment_seconds: 4, first_seconds: 4, fps: 24.0 };
         let p = media_playlist(&t, Container::Ts, "?ApiKey=abc&PlaySessionId=1");
         insta::assert_snapshot!(p);
     }
 
     #[test]
     fn fmp4_playlist_has_map() {
-        let t = Timeline { duration: 5.0, segment_seconds: 4, fps: 24.0 };
+        let t = Timeline { duration: 5.0, segment_seconds: 4, first_seconds: 4, fps: 24.0 };
         let p = media_playlist(&t, Container::Mp4, "");
         assert!(p.contains("#EXT-X-MAP:URI=\"init.mp4\"\n"));
         assert!(p.contains("\n1.m4s\n"));
@@ -144,8 +175,11 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn durations_sum_to_the_source(duration in 0.05f64..20000.0, s in 1u32..30, fps in 5.0f64..120.0) {
-            let t = Timeline { duration, segment_seconds: s, fps };
+        fn durations_sum_to_the_source(duration in 0.05f64..20000.0, s in 1u32..30, f in 1u32..30, fps in 5.0f64..120.0) {
+            let t = Timeline { duration, segment_seconds: s, first_seconds: f.min(s), fps };
+            for k in 1..t.count() {
+                proptest::prop_assert!(t.segment_at(t.start(k)) == k);
+            }
             let sum: f64 = (0..t.count()).map(|k| t.duration_of(k)).sum();
             proptest::prop_assert!((sum - duration).abs() < 1.0 / fps + 0.002, "sum {} vs {}", sum, duration);
             proptest::prop_assert!(t.count() >= 1);

@@ -28,7 +28,7 @@ fn upscale_and_verify(codec: Codec, codec_name: &str, tag: &str) {
     let src = clip(dir.path(), "source clip.mp4", 20.0, "320x180", &[]);
     let engine = Engine::new(config(dir.path(), 4)).unwrap();
     let st = engine.start(request(&src, codec)).unwrap();
-    assert_eq!((st.width, st.height, st.segment_count), (640, 360, 5));
+    assert_eq!((st.width, st.height, st.segment_count), (640, 360, 6), "a 1 s first segment, then 4 s ones");
 
     let playlist = engine.playlist(&st.job_id, "api_key=x").unwrap();
     assert!(playlist.ends_with("#EXT-X-ENDLIST\n"));
@@ -38,7 +38,7 @@ fn upscale_and_verify(codec: Codec, codec_name: &str, tag: &str) {
         .map(|l| l.trim_end_matches(',').parse::<f64>().unwrap())
         .sum();
     assert!((listed - 20.0).abs() < 0.05, "playlist covers {listed}s");
-    assert_eq!(playlist.matches("?api_key=x").count(), 5 + usize::from(codec == Codec::Hevc));
+    assert_eq!(playlist.matches("?api_key=x").count(), 6 + usize::from(codec == Codec::Hevc));
 
     // Every listed segment is served while the job runs (or from the final file after).
     for k in 0..st.segment_count {
@@ -64,7 +64,7 @@ fn upscale_and_verify(codec: Codec, codec_name: &str, tag: &str) {
         .unwrap()
         .flatten()
         .any(|e| e.file_name().to_string_lossy().starts_with("seg_")));
-    let last = engine.block_on(engine.wait_segment(&st.job_id, 4, Duration::from_secs(1))).unwrap();
+    let last = engine.block_on(engine.wait_segment(&st.job_id, 5, Duration::from_secs(1))).unwrap();
     assert_eq!(last.data.path, final_path);
 }
 

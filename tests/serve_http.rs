@@ -33,9 +33,16 @@ fn hls_clients_read_the_whole_stream_while_it_encodes_and_ctrl_c_stops_cleanly()
     let url = first.strip_prefix("serving ").expect("serve prints its URL").to_owned();
     let base = url.trim_end_matches("master.m3u8").to_owned();
 
-    let (code, status) = get(&format!("{base}status"));
-    assert_eq!(code, 200);
-    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    // The job leaves the queue at once; reading starts while it encodes.
+    let status = loop {
+        let (code, status) = get(&format!("{base}status"));
+        assert_eq!(code, 200);
+        let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+        if status["state"] != "queued" {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert_eq!(status["state"], "running", "the job must still be encoding when reading starts");
     assert!(status["segments_ready"].as_u64().unwrap() < status["segment_count"].as_u64().unwrap());
     let encoders = ffmpeg_children(serve.id(), dir.path());

@@ -181,9 +181,9 @@ fn execute(command: Command) -> Result<(), Error> {
         Command::Caps { opts } => caps(&opts),
         Command::Plan { input, opts, start_segment } => {
             let engine = Engine::new(opts.config())?;
-            let (mut plan, timeline) = engine.block_on(engine.plan(&opts.request(input)))?;
+            let mut plan = engine.block_on(engine.plan(&opts.request(input)))?;
             plan.out_dir = engine.config().cache_dir.join("<job>");
-            let first = start_segment.min(timeline.count() - 1);
+            let first = start_segment.min(plan.timeline.count() - 1);
             println!("{}", display_args(engine.ffmpeg(), &plan.encode_args(first, None)));
             Ok(())
         }
