@@ -107,7 +107,8 @@ typedef void (*JellyscaleLogCallback)(void *user_data,
  `CANCELLED`, `SHUTTING_DOWN` (engine freed), or the job's own error when it failed.
 
  Ownership: `json` is borrowed for the call; copy it to keep it. `user_data` is the pointer
- given to `jellyscale_wait_segment`, passed back untouched.
+ given to `jellyscale_wait_segment`, passed back untouched. The callback runs on one of the
+ engine's few threads: keep it short (complete a task, signal a condition variable).
  */
 typedef void (*JellyscaleSegmentCallback)(void *user_data, JellyscaleStatus status, const char *json);
 

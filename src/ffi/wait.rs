@@ -27,7 +27,8 @@ use std::time::Duration;
 /// `CANCELLED`, `SHUTTING_DOWN` (engine freed), or the job's own error when it failed.
 ///
 /// Ownership: `json` is borrowed for the call; copy it to keep it. `user_data` is the pointer
-/// given to `jellyscale_wait_segment`, passed back untouched.
+/// given to `jellyscale_wait_segment`, passed back untouched. The callback runs on one of the
+/// engine's few threads: keep it short (complete a task, signal a condition variable).
 pub type JellyscaleSegmentCallback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, status: JellyscaleStatus, json: *const c_char)>;
 
