@@ -168,11 +168,17 @@ public sealed record SegmentInfo
     /// <summary>Gets the fMP4 initialization segment, for mp4 containers.</summary>
     public string? InitPath { get; init; }
 
-    /// <summary>Gets the byte offset inside <see cref="Path"/> when the segment is a range of a finished file.</summary>
+    /// <summary>Gets the byte offset of the segment inside <see cref="Path"/> (a finished job's segments are ranges of its final file).</summary>
     public long? Offset { get; init; }
 
-    /// <summary>Gets the byte length when the segment is a range of a finished file.</summary>
+    /// <summary>Gets the byte length of the segment inside <see cref="Path"/>.</summary>
     public long? Length { get; init; }
+
+    /// <summary>Gets the byte offset of the initialization segment inside <see cref="InitPath"/>.</summary>
+    public long? InitOffset { get; init; }
+
+    /// <summary>Gets the byte length of the initialization segment inside <see cref="InitPath"/>.</summary>
+    public long? InitLength { get; init; }
 }
 
 /// <summary>Source-generated JSON for the library's snake_case documents.</summary>

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Jellyscale.Core.Engine;
@@ -110,7 +109,7 @@ public sealed class StreamsController : ControllerBase
         }
 
         var segment = await engine.WaitSegmentAsync(status.JobId, 0, WaitTimeout(), cancellationToken);
-        return segment.InitPath is null ? NotFound() : PhysicalFile(segment.InitPath, "video/mp4", enableRangeProcessing: true);
+        return segment.InitPath is null ? NotFound() : Slice(segment.InitPath, segment.InitOffset, segment.InitLength, "video/mp4");
     }
 
     private async Task<IActionResult> Segment(IStreamEngine engine, JobStatus status, StreamFile name, CancellationToken cancellationToken)
@@ -122,21 +121,18 @@ public sealed class StreamsController : ControllerBase
         }
 
         var segment = await engine.WaitSegmentAsync(status.JobId, name.Index, WaitTimeout(), cancellationToken);
-        if (segment.Offset is { } offset && segment.Length is { } length)
-        {
-            // A segment inside the finished file (EXT-X-BYTERANGE playlists address it directly, this serves plain URIs).
-            var stream = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
-            var buffer = new byte[length];
-            await using (stream)
-            {
-                stream.Seek(offset, SeekOrigin.Begin);
-                await stream.ReadExactlyAsync(buffer, cancellationToken);
-            }
+        return Slice(segment.Path, segment.Offset, segment.Length, name.ContentType());
+    }
 
-            return File(buffer, name.ContentType(), enableRangeProcessing: true);
+    /// <summary>A segment file, or the range of a finished file that holds the segment.</summary>
+    private IActionResult Slice(string path, long? offset, long? length, string contentType)
+    {
+        if (offset is not { } start || length is not { } count || FileSliceStream.IsWholeFile(path, start, count))
+        {
+            return PhysicalFile(path, contentType, enableRangeProcessing: true);
         }
 
-        return PhysicalFile(segment.Path, name.ContentType(), enableRangeProcessing: true);
+        return File(new FileSliceStream(path, start, count), contentType, enableRangeProcessing: true);
     }
 
     private TimeSpan WaitTimeout()

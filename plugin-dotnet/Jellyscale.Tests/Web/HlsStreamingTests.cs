@@ -82,6 +82,51 @@ public sealed class HlsStreamingTests
         Assert.InRange(duration, 19.0, 21.0);
     }
 
+    [SkippableTheory]
+    [InlineData("h264", "mpegts")]
+    [InlineData("hevc", "mp4")]
+    public async Task Finished_job_is_served_from_its_final_file_through_the_same_url(string codec, string format)
+    {
+        await using var host = await Start("finished-" + codec);
+        var profile = codec == "hevc" ? RealEngineHost.HevcProfile : RealEngineHost.ChromiumProfile;
+        var url = await host.PlaybackUrlAsync(profile: profile);
+        var jobId = RealEngineHost.JobIdOf(url);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (host.Engine.GetStatus(jobId).State != "done" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+        }
+
+        var status = host.Engine.GetStatus(jobId);
+        Assert.Equal("done", status.State);
+        Assert.True(File.Exists(status.FinalPath), status.FinalPath);
+        Assert.Equal(url, await host.PlaybackUrlAsync(profile: profile));
+
+        // Segments of a finished job are ranges of its final file: the controller serves those ranges.
+        var segment = await host.Engine.WaitSegmentAsync(jobId, 2, TimeSpan.FromSeconds(5), System.Threading.CancellationToken.None);
+        Assert.Equal(status.FinalPath, segment.Path);
+        Assert.True(segment.Offset > 0);
+
+        var copy = Path.Combine(_clips.Root, jobId + "-final-copy." + (format == "mp4" ? "mp4" : "ts"));
+        var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(3),
+            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0", "-c", "copy", "-f", format, copy);
+        Assert.True(code == 0, err);
+        var (_, probe, _) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,height:format=duration", "-of", "json", copy);
+        using var json = JsonDocument.Parse(probe);
+        Assert.Equal(codec, json.RootElement.GetProperty("streams")[0].GetProperty("codec_name").GetString());
+        var duration = double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, CultureInfo.InvariantCulture);
+        Assert.InRange(duration, 19.0, 21.0);
+
+        var query = url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..];
+        var extension = codec == "hevc" ? "m4s" : "ts";
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, $"/Jellyscale/Streams/{jobId}/2.{extension}?{query}");
+        ranged.Headers.Range = new RangeHeaderValue(0, 99);
+        using var partial = await host.Client.SendAsync(ranged);
+        Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+        Assert.Equal(100, (await partial.Content.ReadAsByteArrayAsync()).Length);
+    }
+
     [SkippableFact]
     public async Task Playlists_carry_the_query_on_every_uri_and_segments_have_mime_and_ranges()
     {
