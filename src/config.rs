@@ -74,6 +74,9 @@ pub struct Config {
     pub vaapi_device: String,
     /// libx264/libx265 preset for the CPU backend.
     pub cpu_preset: String,
+    /// An mpv-style GLSL upscaling shader (FSRCNNX, Anime4K, RAVU) run through ffmpeg's
+    /// libplacebo filter on a Vulkan device instead of lanczos. CPU and NVENC backends only.
+    pub shader_path: Option<PathBuf>,
     /// Resume unfinished jobs found in the cache at engine start (else they wait, `paused`,
     /// until someone starts them again).
     pub resume_unfinished: bool,
@@ -99,6 +102,7 @@ impl Default for Config {
             max_height: 2160,
             vaapi_device: "/dev/dri/renderD128".to_owned(),
             cpu_preset: "veryfast".to_owned(),
+            shader_path: None,
             resume_unfinished: false,
         }
     }
@@ -131,6 +135,10 @@ impl Config {
         check((144..=8640).contains(&self.max_height), "max_height must be 144..=8640")?;
         check(PRESETS.contains(&self.cpu_preset.as_str()), "cpu_preset must be an x264 preset name")?;
         check(self.vaapi_device.starts_with('/'), "vaapi_device must be an absolute path")?;
+        check(
+            self.shader_path.is_none() || matches!(self.backend, Backend::Auto | Backend::Cpu | Backend::Nvenc),
+            "shader_path works with the cpu and nvenc backends only",
+        )?;
         Ok(())
     }
 

@@ -35,6 +35,7 @@ struct Shared {
     backend: Backend,
     salt: [u8; 16],
     jobs: Mutex<HashMap<String, Arc<Job>>>,
+    probes: Mutex<HashMap<(PathBuf, u64, u128), probe::MediaInfo>>,
     shutting_down: AtomicBool,
     /// Held for the engine's life: one engine per cache folder.
     _lock: std::fs::File,
@@ -105,22 +106,31 @@ fn load_salt(cache_dir: &Path) -> Result<[u8; 16]> {
 
 /// Runs a one-frame test encode on `backend` with `ffmpeg`.
 pub async fn check_backend(ffmpeg: &Path, backend: Backend, vaapi_device: &str) -> BackendCheck {
-    let run = tokio::process::Command::new(ffmpeg)
-        .args(plan::capability_test_args(backend, vaapi_device))
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let (works, reason) = match tokio::time::timeout(Duration::from_secs(20), run).await {
-        Ok(Ok(out)) if out.status.success() => (true, None),
-        Ok(Ok(out)) => {
-            let err = String::from_utf8_lossy(&out.stderr);
-            (false, Some(err.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim().to_owned()))
-        }
-        Ok(Err(e)) => (false, Some(e.to_string())),
-        Err(_) => (false, Some("test encode timed out".to_owned())),
-    };
+    let (works, reason) = try_ffmpeg(ffmpeg, plan::capability_test_args(backend, vaapi_device)).await;
     BackendCheck { backend, works, reason }
 }
+
+/// Runs a one-frame libplacebo filter on a Vulkan device: can shader upscaling run here?
+pub async fn check_shader_support(ffmpeg: &Path) -> (bool, Option<String>) {
+    try_ffmpeg(ffmpeg, plan::shader_test_args()).await
+}
+
+async fn try_ffmpeg(ffmpeg: &Path, args: Vec<std::ffi::OsString>) -> (bool, Option<String>) {
+    let run =
+        tokio::process::Command::new(ffmpeg).args(args).stdin(std::process::Stdio::null()).kill_on_drop(true).output();
+    match tokio::time::timeout(Duration::from_secs(20), run).await {
+        Ok(Ok(out)) if out.status.success() => (true, None),
+        Ok(Ok(out)) => (false, Some(plan::explain_backend_failure(&String::from_utf8_lossy(&out.stderr)))),
+        Ok(Err(e)) => (false, Some(e.to_string())),
+        Err(_) => (false, Some("test encode timed out".to_owned())),
+    }
+}
+
+/// Probe results kept for joining viewers.
+const PROBE_CACHE_SIZE: usize = 1024;
+
+/// Encoder sessions a consumer NVIDIA GPU allows at once.
+pub const NVENC_SESSIONS: usize = 8;
 
 /// The GPU backends in order of preference for `auto`.
 pub const GPU_BACKENDS: [Backend; 3] = [Backend::Nvenc, Backend::Qsv, Backend::Vaapi];
@@ -139,6 +149,10 @@ impl Engine {
         let ffprobe = resolve_tool(config.ffprobe_path.as_deref(), "ffprobe", Some(&ffmpeg))?;
         for dir in [config.cache_dir.clone(), config.final_dir()] {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+        }
+        if let Some(shader) = &config.shader_path {
+            std::fs::File::open(shader)
+                .map_err(|e| Error::invalid(format!("config: shader_path {}: {e}", shader.display())))?;
         }
         let lock = lock_cache(&config.cache_dir)?;
         let salt = load_salt(&config.cache_dir)?;
@@ -162,13 +176,20 @@ impl Engine {
             }),
             b => b,
         };
-        let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs));
+        // Consumer NVIDIA cards open at most 8 encoder sessions at once; one job holds one.
+        let slots = if backend == Backend::Nvenc {
+            config.max_concurrent_jobs.min(NVENC_SESSIONS)
+        } else {
+            config.max_concurrent_jobs
+        };
+        let slots = Arc::new(Semaphore::new(slots));
         let shared = Arc::new(Shared {
             tools: Tools { ffmpeg, ffprobe, slots },
             backend,
             salt,
             config,
             jobs: Mutex::new(HashMap::new()),
+            probes: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
             _lock: lock,
         });
@@ -262,11 +283,32 @@ impl EngineHandle {
         self.shared.jobs.lock().get(id).cloned().ok_or_else(|| Error::not_found(format!("no job {id}")))
     }
 
+    /// Probes a source once per (path, size, mtime): a second viewer joins without an ffprobe.
+    async fn probe_cached(&self, input: &Path) -> Result<probe::MediaInfo> {
+        let key = std::fs::metadata(input).ok().map(|m| {
+            let mtime = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+            (input.to_path_buf(), m.len(), mtime)
+        });
+        if let Some(hit) = key.as_ref().and_then(|k| self.shared.probes.lock().get(k).cloned()) {
+            return Ok(hit);
+        }
+        let media = probe::probe(self.ffprobe(), input).await?;
+        if let Some(k) = key {
+            let mut cache = self.shared.probes.lock();
+            // Bounded: forget everything rather than grow without end.
+            if cache.len() >= PROBE_CACHE_SIZE {
+                cache.clear();
+            }
+            cache.insert(k, media.clone());
+        }
+        Ok(media)
+    }
+
     /// Probes a request's source and plans its job without starting anything.
     pub async fn plan(&self, req: &StreamRequest) -> Result<EncodePlan> {
         let c = &self.shared.config;
         let input = std::path::absolute(&req.input).map_err(|e| Error::bad_input(format!("bad input path: {e}")))?;
-        let media = probe::probe(self.ffprobe(), &input).await?;
+        let media = self.probe_cached(&input).await?;
         let (width, height) = plan::target_size(
             media.width,
             media.height,
@@ -291,6 +333,7 @@ impl EngineHandle {
             out_dir: PathBuf::new(),
             cpu_preset: c.cpu_preset.clone(),
             vaapi_device: c.vaapi_device.clone(),
+            shader: c.shader_path.clone(),
         };
         Ok(plan)
     }
@@ -303,14 +346,16 @@ impl EngineHandle {
         let mtime_ns =
             meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
         let profile = format!(
-            "{} {}x{} {}bit audio={:?} {:?} seg={}",
+            "{} {}x{} {}bit audio={:?} {:?} seg={}/{} shader={:?}",
             plan.profile.codec.name(),
             plan.profile.width,
             plan.profile.height,
             plan.profile.bit_depth,
             plan.audio.as_ref().map(|a| a.index),
             plan.backend,
-            timeline.segment_seconds
+            timeline.segment_seconds,
+            timeline.first_seconds,
+            plan.shader
         );
         let mut hasher = sha2::Sha256::new();
         hasher.update(self.shared.salt);

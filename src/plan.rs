@@ -103,6 +103,19 @@ pub struct EncodePlan {
     pub cpu_preset: String,
     /// VAAPI render node.
     pub vaapi_device: String,
+    /// An mpv-style GLSL shader run by libplacebo instead of lanczos (FSRCNNX, Anime4K, ...).
+    pub shader: Option<PathBuf>,
+}
+
+/// Escapes a value for a filter option inside a filter graph (two levels of ffmpeg escaping),
+/// so a path with `:`, `,`, quotes or brackets stays one value.
+pub fn escape_filter_value(value: &str) -> String {
+    let option_level: String =
+        value.chars().flat_map(|c| if matches!(c, '\\' | '\'' | ':') { vec!['\\', c] } else { vec![c] }).collect();
+    option_level
+        .chars()
+        .flat_map(|c| if matches!(c, '\\' | '\'' | ',' | ';' | '[' | ']') { vec!['\\', c] } else { vec![c] })
+        .collect()
 }
 
 fn push(args: &mut Vec<OsString>, items: &[&str]) {
@@ -190,6 +203,11 @@ impl EncodePlan {
 
     fn hw_input_args(&self) -> Vec<OsString> {
         let mut a = Vec::new();
+        if self.shader.is_some() {
+            // The shader runs through libplacebo on a Vulkan device; decoding stays on the CPU.
+            push(&mut a, &["-init_hw_device", "vulkan=vk", "-filter_hw_device", "vk"]);
+            return a;
+        }
         match self.backend {
             Backend::Nvenc => push(&mut a, &["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"]),
             Backend::Vaapi => push(
@@ -213,131 +231,71 @@ impl EncodePlan {
         a
     }
 
-    fn video_args(&self) -> Vec<OsString> {
+    /// The scaling filter chain: lanczos on the backend's own frames, or the user's shader.
+    fn video_filter(&self) -> String {
         let Profile { codec, width: w, height: h, .. } = self.profile;
+        let ten = self.ten_bit();
+        let sw_format = if ten && codec == Codec::Hevc { "yuv420p10le" } else { "yuv420p" };
+        if let Some(shader) = &self.shader {
+            return format!(
+                "format=yuv420p,hwupload,libplacebo=w={w}:h={h}:upscaler=ewa_lanczos:custom_shader_path={},hwdownload,format={sw_format}",
+                escape_filter_value(&shader.to_string_lossy())
+            );
+        }
+        let hw_format = if ten && codec == Codec::Hevc { "p010" } else { "nv12" };
+        match self.backend {
+            Backend::Cpu | Backend::Auto => format!("scale={w}:{h}:flags=lanczos,format={sw_format}"),
+            Backend::Nvenc => {
+                let fmt = if ten && codec == Codec::Hevc { "p010le" } else { "yuv420p" };
+                format!("scale_cuda={w}:{h}:interp_algo=lanczos:format={fmt}")
+            }
+            Backend::Vaapi => format!("scale_vaapi=w={w}:h={h}:mode=hq:format={hw_format}"),
+            Backend::Qsv => format!("vpp_qsv=w={w}:h={h}:format={hw_format}"),
+        }
+    }
+
+    fn video_args(&self) -> Vec<OsString> {
+        let codec = self.profile.codec;
         let ten = self.ten_bit();
         // Twice a segment: encoders never add a keyframe of their own between two forced ones.
         let gop = ((2.0 * self.timeline.segment_seconds as f64 * self.media.fps).round() as u32).max(2).to_string();
+        let h264 = codec == Codec::H264;
         let mut a = Vec::new();
-        match (self.backend, codec) {
-            (Backend::Cpu | Backend::Auto, Codec::H264) => push(
-                &mut a,
-                &[
-                    "-vf",
-                    &format!("scale={w}:{h}:flags=lanczos,format=yuv420p"),
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    &self.cpu_preset,
-                    "-crf",
-                    "20",
-                    "-g",
-                    &gop,
-                    "-profile:v",
-                    "high",
-                    "-sc_threshold",
-                    "0",
-                ],
-            ),
-            (Backend::Cpu | Backend::Auto, Codec::Hevc) => push(
-                &mut a,
-                &[
-                    "-vf",
-                    &format!("scale={w}:{h}:flags=lanczos,format={}", if ten { "yuv420p10le" } else { "yuv420p" }),
-                    "-c:v",
-                    "libx265",
-                    "-preset",
-                    &self.cpu_preset,
-                    "-crf",
-                    "22",
-                    "-g",
-                    &gop,
-                    "-forced-idr",
-                    "1",
-                    "-x265-params",
-                    "log-level=error:scenecut=0:open-gop=0",
-                    "-tag:v",
-                    "hvc1",
-                ],
-            ),
-            (Backend::Nvenc, _) => {
-                let fmt = if ten && codec == Codec::Hevc { "p010le" } else { "yuv420p" };
-                let enc = if codec == Codec::H264 { "h264_nvenc" } else { "hevc_nvenc" };
-                if fmt == "p010le" {
+        push(&mut a, &["-vf", &self.video_filter()]);
+        match self.backend {
+            Backend::Cpu | Backend::Auto if h264 => {
+                push(&mut a, &["-c:v", "libx264", "-preset", &self.cpu_preset, "-crf", "20", "-profile:v", "high"])
+            }
+            Backend::Cpu | Backend::Auto => {
+                push(&mut a, &["-c:v", "libx265", "-preset", &self.cpu_preset, "-crf", "22", "-forced-idr", "1"])
+            }
+            Backend::Nvenc => {
+                if ten && !h264 {
                     push(&mut a, &["-profile:v", "main10"]);
                 }
                 // NVENC ignores -crf: constant quality is -rc vbr -cq with no bitrate cap.
-                push(
-                    &mut a,
-                    &[
-                        "-vf",
-                        &format!("scale_cuda={w}:{h}:interp_algo=lanczos:format={fmt}"),
-                        "-c:v",
-                        enc,
-                        "-preset",
-                        "p5",
-                        "-tune",
-                        "hq",
-                        "-rc",
-                        "vbr",
-                        "-cq",
-                        "23",
-                        "-b:v",
-                        "0",
-                        "-g",
-                        &gop,
-                        "-forced-idr",
-                        "1",
-                        "-no-scenecut",
-                        "1",
-                    ],
-                );
+                push(&mut a, &["-c:v", if h264 { "h264_nvenc" } else { "hevc_nvenc" }, "-preset", "p5", "-tune", "hq"]);
+                push(&mut a, &["-rc", "vbr", "-cq", "23", "-b:v", "0", "-forced-idr", "1", "-no-scenecut", "1"]);
             }
-            (Backend::Vaapi, _) => {
-                let fmt = if ten && codec == Codec::Hevc { "p010" } else { "nv12" };
-                let enc = if codec == Codec::H264 { "h264_vaapi" } else { "hevc_vaapi" };
-                push(
-                    &mut a,
-                    &[
-                        "-vf",
-                        &format!("scale_vaapi=w={w}:h={h}:mode=hq:format={fmt}"),
-                        "-c:v",
-                        enc,
-                        "-rc_mode",
-                        "CQP",
-                        "-qp",
-                        "22",
-                        "-g",
-                        &gop,
-                    ],
-                );
+            Backend::Vaapi => {
+                push(&mut a, &["-c:v", if h264 { "h264_vaapi" } else { "hevc_vaapi" }, "-rc_mode", "CQP", "-qp", "22"])
             }
-            (Backend::Qsv, _) => {
-                let fmt = if ten && codec == Codec::Hevc { "p010" } else { "nv12" };
-                let enc = if codec == Codec::H264 { "h264_qsv" } else { "hevc_qsv" };
-                push(
-                    &mut a,
-                    &[
-                        "-vf",
-                        &format!("vpp_qsv=w={w}:h={h}:format={fmt}"),
-                        "-c:v",
-                        enc,
-                        "-preset",
-                        "medium",
-                        "-global_quality",
-                        "23",
-                        "-look_ahead",
-                        "0",
-                        "-g",
-                        &gop,
-                        "-forced_idr",
-                        "1",
-                    ],
-                );
-            }
+            Backend::Qsv => push(
+                &mut a,
+                &["-c:v", if h264 { "h264_qsv" } else { "hevc_qsv" }, "-preset", "medium", "-global_quality", "23"],
+            ),
         }
-        if codec == Codec::Hevc && self.backend != Backend::Cpu && self.backend != Backend::Auto {
-            push(&mut a, &["-tag:v", "hvc1"]);
+        if self.backend == Backend::Qsv {
+            push(&mut a, &["-look_ahead", "0", "-forced_idr", "1"]);
+        }
+        push(&mut a, &["-g", &gop]);
+        match (self.backend, codec) {
+            (Backend::Cpu | Backend::Auto, Codec::H264) => push(&mut a, &["-sc_threshold", "0"]),
+            (Backend::Cpu | Backend::Auto, Codec::Hevc) => {
+                push(&mut a, &["-x265-params", "log-level=error:scenecut=0:open-gop=0", "-tag:v", "hvc1"])
+            }
+            (_, Codec::Hevc) => push(&mut a, &["-tag:v", "hvc1"]),
+            (_, Codec::H264) => {}
         }
         a
     }
@@ -439,6 +397,40 @@ pub fn capability_test_args(backend: Backend, vaapi_device: &str) -> Vec<OsStrin
     a
 }
 
+/// ffmpeg arguments for a one-frame libplacebo run on a Vulkan device: can shaders run here?
+pub fn shader_test_args() -> Vec<OsString> {
+    let mut a = Vec::new();
+    push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error", "-init_hw_device", "vulkan=vk"]);
+    push(&mut a, &["-filter_hw_device", "vk", "-f", "lavfi", "-i", "color=black:size=64x36:rate=1", "-frames:v", "1"]);
+    push(
+        &mut a,
+        &["-vf", "format=yuv420p,hwupload,libplacebo=w=128:h=72,hwdownload,format=yuv420p", "-f", "null", "-"],
+    );
+    a
+}
+
+/// Turns ffmpeg's error output from a failed test encode into the reason a person needs.
+pub fn explain_backend_failure(stderr: &str) -> String {
+    const KNOWN: &[(&str, &str)] = &[
+        ("Cannot load libcuda", "no CUDA driver or NVIDIA GPU (libcuda.so.1 not loadable)"),
+        ("no CUDA-capable device", "no CUDA device"),
+        ("CUDA_ERROR_NO_DEVICE", "no CUDA device"),
+        ("Driver does not support the required nvenc API version", "NVIDIA driver too old for this ffmpeg's NVENC"),
+        ("incompatible client key", "NVENC encoder session limit reached"),
+        ("OpenEncodeSessionEx failed: out of memory", "NVENC encoder session limit reached or GPU out of memory"),
+        ("No VA display found", "no VAAPI device (render node missing or not a GPU)"),
+        ("vaInitialize failed", "VAAPI driver failed to initialise"),
+        ("Generic error in an external library", "no working Intel Quick Sync device or driver"),
+        ("Unknown encoder", "this ffmpeg lacks the encoder"),
+        ("No such filter", "this ffmpeg lacks the filter"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(needle, _)| stderr.contains(needle))
+        .map(|(_, why)| why.to_string())
+        .unwrap_or_else(|| stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim().to_owned())
+}
+
 /// Renders an argv as one shell-quoted line, for `jellyscale plan` and logs.
 pub fn display_args(program: &Path, args: &[OsString]) -> String {
     std::iter::once(program.as_os_str())
@@ -486,6 +478,7 @@ mod tests {
             out_dir: "/cache/job".into(),
             cpu_preset: "veryfast".into(),
             vaapi_device: "/dev/dri/renderD128".into(),
+            shader: None,
         }
     }
 
@@ -515,6 +508,32 @@ mod tests {
         let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(0, None);
         let i = args.iter().position(|a| a == "-i").unwrap();
         assert_eq!(args[i + 1], "file:/media/-odd: name 'q'.mkv");
+    }
+
+    #[test]
+    fn backend_failures_are_explained() {
+        let cuda = "[AVHWDeviceContext @ 0x1] Cannot load libcuda.so.1\nDevice creation failed: -1.";
+        assert!(explain_backend_failure(cuda).contains("no CUDA driver"));
+        assert!(explain_backend_failure("x\nNo VA display found for device /dev/dri/renderD128.")
+            .contains("no VAAPI device"));
+        assert!(explain_backend_failure("OpenEncodeSessionEx failed: incompatible client key (21)")
+            .contains("session limit"));
+        assert_eq!(explain_backend_failure("\nsomething new\n"), "something new");
+    }
+
+    #[test]
+    fn shader_paths_are_escaped_into_one_filter_value() {
+        assert_eq!(escape_filter_value("/s/a:b,c'd.glsl"), r"/s/a\\:b\,c\\\'d.glsl");
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        p.shader = Some("/shaders/FSRCNNX x2.glsl".into());
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+        assert!(line.contains("-init_hw_device vulkan=vk -filter_hw_device vk"), "{line}");
+        assert!(
+            line.contains(
+                "libplacebo=w=640:h=360:upscaler=ewa_lanczos:custom_shader_path=/shaders/FSRCNNX x2.glsl,hwdownload"
+            ),
+            "{line}"
+        );
     }
 
     #[test]

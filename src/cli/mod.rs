@@ -4,7 +4,7 @@ mod sample;
 mod watch;
 
 use clap::{Args, Parser, Subcommand};
-use jellyscale::engine::{check_backend, GPU_BACKENDS};
+use jellyscale::engine::{check_backend, check_shader_support, GPU_BACKENDS};
 use jellyscale::plan::display_args;
 use jellyscale::{Backend, Codec, Config, Engine, Error, StreamRequest};
 use std::path::PathBuf;
@@ -249,12 +249,14 @@ fn caps(opts: &EngineOpts) -> Result<(), Error> {
     for b in GPU_BACKENDS {
         checks.push(engine.block_on(check_backend(&ffmpeg, b, &engine.config().vaapi_device)));
     }
+    let (shader_works, shader_reason) = engine.block_on(check_shader_support(&ffmpeg));
     let report = serde_json::json!({
         "ffmpeg": ffmpeg,
         "encoders": wanted_encoders.iter().map(|e| (e.to_string(), serde_json::Value::Bool(has(&encoders, e)))).collect::<serde_json::Map<_, _>>(),
         "filters": wanted_filters.iter().map(|f| (f.to_string(), serde_json::Value::Bool(has(&filters, f)))).collect::<serde_json::Map<_, _>>(),
         "hwaccels": hwaccels.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
         "backends": checks,
+        "shader_upscaling": { "works": shader_works, "reason": shader_reason },
         "auto_picks": checks.iter().skip(1).find(|c| c.works).map_or(Backend::Cpu, |c| c.backend),
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());

@@ -1,0 +1,72 @@
+//! The `jellyscale` command line: exit codes, one-line errors, JSON outputs.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+fn jellyscale(args: &[&str], cache: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_jellyscale")).args(args).arg("--cache-dir").arg(cache).output().unwrap()
+}
+
+#[test]
+fn caps_reports_every_backend_truthfully() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = jellyscale(&["caps"], dir.path());
+    assert!(out.status.success());
+    let caps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(caps["encoders"]["libx264"], true);
+    let backends = caps["backends"].as_array().unwrap();
+    assert_eq!(backends.len(), 4);
+    assert_eq!(backends[0]["backend"], "cpu");
+    assert_eq!(backends[0]["works"], true);
+    for b in &backends[1..] {
+        // Where a GPU backend does not work, ffmpeg's reason is given.
+        assert!(b["works"] == true || b["reason"].as_str().is_some_and(|r| !r.is_empty()), "{b}");
+    }
+    let picks = caps["auto_picks"].as_str().unwrap();
+    assert!(backends.iter().any(|b| b["backend"] == picks && b["works"] == true));
+}
+
+#[test]
+fn upscale_prints_the_final_path_and_failures_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "in put.mp4", 2.0, "160x90", &[]);
+    let out = jellyscale(&["upscale", src.to_str().unwrap(), "--backend", "cpu", "--json"], &dir.path().join("c"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines: Vec<&str> = text.lines().collect();
+    let path = lines.pop().unwrap();
+    assert!(std::path::Path::new(path).is_file(), "{path}");
+    let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(last["state"], "done");
+    for key in ["fps", "speed", "position_seconds", "eta_seconds", "progress"] {
+        assert!(last.get(key).is_some(), "status lacks {key}");
+    }
+
+    let missing = dir.path().join("nope.mkv");
+    let out = jellyscale(&["upscale", missing.to_str().unwrap(), "--backend", "cpu"], &dir.path().join("c2"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: input not found"), "{err}");
+}
+
+#[test]
+fn probe_and_plan_print_what_they_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "-dash.mp4", 2.0, "160x90", &[]);
+    let out = jellyscale(&["probe", src.to_str().unwrap()], &dir.path().join("c"));
+    assert!(out.status.success());
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((info["width"].as_u64(), info["height"].as_u64()), (Some(160), Some(90)));
+    let out =
+        jellyscale(&["plan", src.to_str().unwrap(), "--backend", "cpu", "--height", "360"], &dir.path().join("c"));
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.contains("scale=640:360:flags=lanczos"), "{line}");
+    assert!(
+        line.contains(&format!("-i file:{} ", src.display())),
+        "a leading dash stays part of one file: URL: {line}"
+    );
+}
