@@ -130,7 +130,7 @@ async fn try_ffmpeg(ffmpeg: &Path, args: Vec<std::ffi::OsString>) -> (bool, Opti
 const PROBE_CACHE_SIZE: usize = 1024;
 
 /// Encoder sessions a consumer NVIDIA GPU allows at once.
-pub const NVENC_SESSIONS: usize = 8;
+const NVENC_SESSIONS: usize = 8;
 
 /// The GPU backends in order of preference for `auto`.
 pub const GPU_BACKENDS: [Backend; 3] = [Backend::Nvenc, Backend::Qsv, Backend::Vaapi];
