@@ -10,11 +10,6 @@
 #include <stdlib.h>
 
 /*
- Encoder sessions a consumer NVIDIA GPU allows at once.
- */
-#define NVENC_SESSIONS 8
-
-/*
  The ABI version this library implements; `jellyscale_abi_version` returns it.
  */
 #define JELLYSCALE_ABI_VERSION 1
