@@ -222,6 +222,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_is_accepted_or_an_invalid_argument(text in ".{0,200}") {
+            for e in [Config::from_json(&text).err(), StreamRequest::from_json(&text).err()].into_iter().flatten() {
+                proptest::prop_assert_eq!(e.code, crate::ErrorCode::InvalidArgument);
+            }
+        }
+
+        #[test]
+        fn any_unknown_request_field_is_named_in_the_error(key in "[a-z_]{1,12}", value in 0u32..100) {
+            let known = ["input", "codec", "scale", "max_height", "audio_stream", "start_segment"];
+            proptest::prop_assume!(!known.contains(&key.as_str()));
+            let text = format!(r#"{{"input":"/a.mkv","{key}":{value}}}"#);
+            let e = StreamRequest::from_json(&text).unwrap_err();
+            proptest::prop_assert!(e.message.contains(&key), "{}", e.message);
+        }
+
+        #[test]
+        fn numbers_out_of_range_never_pass(scale in proptest::num::u32::ANY, height in proptest::num::u32::ANY) {
+            let text = format!(r#"{{"input":"/a.mkv","scale":{scale},"max_height":{height}}}"#);
+            if let Ok(r) = StreamRequest::from_json(&text) {
+                proptest::prop_assert!((1..=8).contains(&r.scale.unwrap()));
+                proptest::prop_assert!((144..=8640).contains(&r.max_height.unwrap()));
+            }
+        }
+    }
+
     #[test]
     fn request_needs_input_and_rejects_unknown_fields() {
         assert!(StreamRequest::from_json(r#"{"codec":"h264"}"#).is_err());

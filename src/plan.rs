@@ -576,12 +576,19 @@ mod tests {
         };
     }
     snapshot!(cpu_h264, Backend::Cpu, Codec::H264, 8);
+    snapshot!(cpu_h264_10bit, Backend::Cpu, Codec::H264, 10);
     snapshot!(cpu_hevc, Backend::Cpu, Codec::Hevc, 8);
     snapshot!(cpu_hevc_10bit, Backend::Cpu, Codec::Hevc, 10);
     snapshot!(nvenc_h264, Backend::Nvenc, Codec::H264, 8);
+    snapshot!(nvenc_h264_10bit, Backend::Nvenc, Codec::H264, 10);
+    snapshot!(nvenc_hevc, Backend::Nvenc, Codec::Hevc, 8);
     snapshot!(nvenc_hevc_10bit, Backend::Nvenc, Codec::Hevc, 10);
     snapshot!(vaapi_h264, Backend::Vaapi, Codec::H264, 8);
+    snapshot!(vaapi_h264_10bit, Backend::Vaapi, Codec::H264, 10);
     snapshot!(vaapi_hevc, Backend::Vaapi, Codec::Hevc, 8);
+    snapshot!(vaapi_hevc_10bit, Backend::Vaapi, Codec::Hevc, 10);
     snapshot!(qsv_h264, Backend::Qsv, Codec::H264, 8);
+    snapshot!(qsv_h264_10bit, Backend::Qsv, Codec::H264, 10);
+    snapshot!(qsv_hevc, Backend::Qsv, Codec::Hevc, 8);
     snapshot!(qsv_hevc_10bit, Backend::Qsv, Codec::Hevc, 10);
 }

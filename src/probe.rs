@@ -262,6 +262,21 @@ mod tests {
         assert_eq!(bit_depth(Some("nv12")), 8);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn random_ffprobe_output_never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let _ = parse(&String::from_utf8_lossy(&data));
+        }
+
+        #[test]
+        fn mangled_real_output_never_panics(cut in 0usize..CLIP.len(), junk in "[{}\\[\\]\":,0-9a-z/ ]{0,20}") {
+            let mut text = CLIP[..cut].to_owned();
+            text.push_str(&junk);
+            text.push_str(&CLIP[cut..]);
+            let _ = parse(&text);
+        }
+    }
+
     #[test]
     fn garbage_is_a_clear_error_not_a_panic() {
         for junk in ["", "{", "[]", "{\"streams\":7}", "\u{0}\u{1}"] {

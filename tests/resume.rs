@@ -133,3 +133,33 @@ fn a_changed_source_discards_old_segments() {
     assert_ne!(st.job_id, old_id);
     assert_eq!(st.segments_ready, 0);
 }
+
+#[test]
+fn with_resume_unfinished_a_new_engine_finishes_jobs_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 20.0, "320x180", &[]);
+    let mut cfg = config(dir.path(), 2);
+    cfg.cpu_preset = "slow".into();
+    let req = StreamRequest {
+        input: src,
+        codec: Codec::H264,
+        scale: None,
+        max_height: None,
+        audio_stream: None,
+        start_segment: None,
+    };
+    let id = {
+        let engine = Engine::new(cfg.clone()).unwrap();
+        let st = engine.start(req).unwrap();
+        engine.block_on(engine.wait_segment(&st.job_id, 1, Duration::from_secs(60))).unwrap();
+        st.job_id
+        // Dropping the engine stops ffmpeg mid-job; the segments stay.
+    };
+    cfg.resume_unfinished = true;
+    cfg.cpu_preset = "ultrafast".into();
+    let engine = Engine::new(cfg).unwrap();
+    let job = engine.job(&id).expect("the unfinished job is registered at start");
+    assert_ne!(job.state(), JobState::Paused);
+    let done = engine.block_on(job.wait_terminal(Duration::from_secs(120)));
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+}
