@@ -97,6 +97,54 @@ fn seek(dir: &Path, input: &Path) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+/// A light unsharp mask in mpv's user-shader format, written for this benchmark.
+const SHARPEN: &str = "//!HOOK MAIN\n//!BIND HOOKED\n//!DESC jellyscale bench: light unsharp mask\nvec4 hook() {\n    vec4 c = HOOKED_tex(HOOKED_pos);\n    vec4 blur = (HOOKED_texOff(vec2(1.0, 0.0)) + HOOKED_texOff(vec2(-1.0, 0.0)) + HOOKED_texOff(vec2(0.0, 1.0)) + HOOKED_texOff(vec2(0.0, -1.0))) * 0.25;\n    return c + (c - blur) * 0.5;\n}\n";
+
+/// PSNR and SSIM of `candidate` against `reference` (ffmpeg's own filters).
+fn psnr_ssim(candidate: &Path, reference: &Path) -> (f64, f64) {
+    let score = |filter: &str, key: &str| -> f64 {
+        let out = Command::new("ffmpeg")
+            .args(["-hide_banner", "-i"])
+            .arg(candidate)
+            .arg("-i")
+            .arg(reference)
+            .args(["-lavfi", &format!("[0:v][1:v]{filter}"), "-f", "null", "-"])
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        log.rsplit(key).next().and_then(|r| r.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+    };
+    (score("psnr", "average:"), score("ssim", "All:"))
+}
+
+/// Downscale a 640x360 reference to 320x180, upscale it back with lanczos and with a shader,
+/// and score both against the reference.
+fn quality(dir: &Path) {
+    let reference = dir.join("reference.mkv");
+    let small = dir.join("small.mkv");
+    let run = |args: &[&str], out: &Path| {
+        assert!(Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-y"]).args(args).arg(out).status().unwrap().success());
+    };
+    run(&["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24", "-t", "1", "-c:v", "ffv1"], &reference);
+    run(&["-i", reference.to_str().unwrap(), "-vf", "scale=320:180:flags=bicubic", "-c:v", "ffv1"], &small);
+    let shader = dir.join("sharpen.glsl");
+    std::fs::write(&shader, SHARPEN).unwrap();
+    let mut rows = Vec::new();
+    for (name, shader) in [("lanczos (scale)", None), ("libplacebo ewa_lanczos + sharpen shader", Some(shader))] {
+        let sub = dir.join(name.split_whitespace().next().unwrap());
+        let engine = Engine::new(Config { shader_path: shader, cpu_preset: "slow".into(), ..config(&sub) }).unwrap();
+        let st = engine.start(request(&small)).unwrap();
+        let done = engine.block_on(engine.job(&st.job_id).unwrap().wait_terminal(Duration::from_secs(600)));
+        let (p, q) = psnr_ssim(&done.final_path.expect("upscaled"), &reference);
+        rows.push((name, p, q));
+    }
+    println!("\nQuality: 640x360 reference, bicubic-downscaled to 320x180, upscaled back 2x by Jellyscale");
+    println!("{:<48} {:>10} {:>8}", "upscaler", "PSNR dB", "SSIM");
+    for (name, p, q) in rows {
+        println!("{name:<48} {p:>10.2} {q:>8.4}");
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; ignore arguments.
     let tmp = tempfile::tempdir().unwrap();
@@ -121,4 +169,5 @@ fn main() {
     println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "whole job: HLS + verified final file (20 s)", jt, pt, jt / pt);
     println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "seek: segment at 40 s of a 60 s clip, served", sk, pf60, sk / pf60);
     println!("(plain ffmpeg column for the seek row: its own first segment from 0 s on the 60 s clip)");
+    quality(tmp.path());
 }
