@@ -118,6 +118,35 @@ pub struct JobStatus {
     pub final_path: Option<PathBuf>,
     /// Why the job failed or was cancelled.
     pub error: Option<Error>,
+    /// Seconds of ready video from the last segment a viewer asked for onwards (none without
+    /// a viewer).
+    pub realtime_margin_seconds: Option<f64>,
+    /// Whether the encoder stays ahead of the viewer (none without a viewer or a run).
+    pub verdict: Option<Verdict>,
+}
+
+/// How the encoder does against a viewer watching in real time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Faster than real time with video buffered ahead of the viewer.
+    Ahead,
+    /// About real time: the viewer will not wait, but there is no headroom.
+    KeepingUp,
+    /// Slower than real time and the buffer is running out: the viewer will wait.
+    FallingBehind,
+}
+
+/// The verdict from the smoothed encode speed (x real time) and the buffered seconds.
+pub fn verdict(speed: f64, margin: f64, segment_seconds: u32) -> Verdict {
+    let s = segment_seconds as f64;
+    if speed >= 1.1 || margin >= 3.0 * s {
+        Verdict::Ahead
+    } else if speed >= 0.95 || margin >= s {
+        Verdict::KeepingUp
+    } else {
+        Verdict::FallingBehind
+    }
 }
 
 /// Messages from waiters and the engine to a job's driver.
@@ -141,6 +170,10 @@ struct Live {
     error: Option<Error>,
     final_offsets: Vec<u64>,
     has_init: bool,
+    /// Last segment a viewer asked for.
+    viewer: Option<u32>,
+    /// Encode speed smoothed over recent progress reports.
+    speed_avg: f64,
 }
 
 /// What a job needs from the engine to run.
@@ -226,6 +259,8 @@ impl Job {
                 error: None,
                 final_offsets: finished.unwrap_or_default(),
                 has_init,
+                viewer: None,
+                speed_avg: 0.0,
             }),
             changed,
             control,
@@ -266,6 +301,17 @@ impl Job {
         let count = self.plan.timeline.count();
         let ready = if l.state == JobState::Done { count } else { l.segments.ready_count() };
         let remaining = (count - ready) as f64 * self.plan.timeline.segment_seconds as f64;
+        let margin = l.viewer.map(|v| {
+            let t = &self.plan.timeline;
+            if l.state == JobState::Done {
+                return t.duration - t.start(v);
+            }
+            let end = (v..count)
+                .take_while(|&k| l.segments.is_ready(k))
+                .last()
+                .map_or(t.start(v), |k| t.start(k) + t.duration_of(k));
+            end - t.start(v)
+        });
         let eta_seconds = match l.state {
             JobState::Done => Some(0.0),
             JobState::Running if l.speed > 0.0 => Some(remaining / l.speed),
@@ -295,6 +341,12 @@ impl Job {
             bandwidth: self.plan.bandwidth(),
             final_path: (l.state == JobState::Done).then(|| self.final_path.clone()),
             error: l.error.clone(),
+            realtime_margin_seconds: margin,
+            verdict: match (l.state, margin) {
+                (JobState::Done, Some(_)) => Some(Verdict::Ahead),
+                (JobState::Running, Some(m)) => Some(verdict(l.speed_avg, m, self.plan.timeline.segment_seconds)),
+                _ => None,
+            },
         }
     }
 
@@ -316,6 +368,7 @@ impl Job {
     fn finish(&self, result: Result<()>) {
         self.update(|l| {
             l.run = None;
+            l.speed_avg = 0.0;
             l.speed = 0.0;
             l.fps = 0.0;
             match result {
@@ -371,6 +424,7 @@ impl Job {
                 self.plan.timeline.count()
             )));
         }
+        self.live.lock().viewer = Some(k);
         let mut rx = self.changed.subscribe();
         let mut asked = false;
         let wait = async {
@@ -634,6 +688,7 @@ impl Job {
                         self.update(|l| {
                             l.fps = p.fps;
                             l.speed = p.speed.unwrap_or(l.speed);
+                            l.speed_avg = if l.speed_avg == 0.0 { l.speed } else { 0.8 * l.speed_avg + 0.2 * l.speed };
                             if let Some(t) = p.out_time { l.position = run_start + t; }
                         });
                     },
@@ -755,4 +810,18 @@ fn watch_dir(dir: &Path, tx: mpsc::UnboundedSender<PathBuf>) -> Option<notify::R
     .ok()?;
     w.watch(dir, notify::RecursiveMode::NonRecursive).ok()?;
     Some(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{verdict, Verdict};
+
+    #[test]
+    fn verdict_weighs_speed_and_buffer() {
+        assert_eq!(verdict(2.0, 0.0, 4), Verdict::Ahead);
+        assert_eq!(verdict(0.5, 20.0, 4), Verdict::Ahead, "a big buffer is still ahead");
+        assert_eq!(verdict(1.0, 0.0, 4), Verdict::KeepingUp);
+        assert_eq!(verdict(0.7, 5.0, 4), Verdict::KeepingUp, "slow, but a segment is buffered");
+        assert_eq!(verdict(0.7, 1.0, 4), Verdict::FallingBehind);
+    }
 }

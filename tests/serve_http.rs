@@ -120,7 +120,11 @@ fn a_request_at_40_s_is_served_long_before_a_linear_encode_would_reach_it() {
         ranges.iter().any(|r| r[0].as_u64().unwrap() > 0 && r[0].as_u64().unwrap() <= 20),
         "segment 20 came from a linear encode: {ranges:?}"
     );
-    eprintln!("segment at 40 s served after {seek_latency:?}");
+    // The viewer is at segment 20, which exists: at least its 2 s are buffered.
+    assert!(status["realtime_margin_seconds"].as_f64().unwrap() >= 2.0, "{status}");
+    let verdict = status["verdict"].as_str().unwrap_or("none");
+    assert!(["ahead", "keeping_up", "falling_behind"].contains(&verdict), "{status}");
+    eprintln!("segment at 40 s served after {seek_latency:?}; verdict {verdict}");
     serve.kill().unwrap();
     serve.wait().unwrap();
 }
