@@ -28,19 +28,4 @@ public static class Backends
             _ => "cpu",
         };
     }
-
-    /// <summary>The first non-empty path.</summary>
-    /// <param name="configured">The plugin setting.</param>
-    /// <param name="fallback">Jellyfin's path.</param>
-    /// <returns>The path, or null when neither is set.</returns>
-    public static string? PathOrDefault(string? configured, string? fallback)
-        => !string.IsNullOrWhiteSpace(configured) ? configured.Trim()
-            : !string.IsNullOrWhiteSpace(fallback) ? fallback : null;
-
-    /// <summary>Guards against settings a user typed as 0 or negative.</summary>
-    /// <param name="value">The value.</param>
-    /// <param name="min">The minimum.</param>
-    /// <param name="max">The maximum.</param>
-    /// <returns>The clamped value.</returns>
-    public static int Clamp(int value, int min, int max) => Math.Clamp(value, min, max);
 }

@@ -136,5 +136,5 @@ public sealed class StreamsController : ControllerBase
     }
 
     private TimeSpan WaitTimeout()
-        => TimeSpan.FromSeconds(Backends.Clamp(_configuration.Current.SegmentWaitSeconds, 1, 600));
+        => TimeSpan.FromSeconds(Math.Clamp(_configuration.Current.SegmentWaitSeconds, 1, 600));
 }

@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using Jellyscale.Core.Engine;
 using Jellyscale.Plugin.Configuration;
@@ -27,15 +28,20 @@ public static class EngineSettings
         return new EngineConfig
         {
             CacheDir = Path.Combine(jellyfin.CachePath, "jellyscale"),
-            OutputDir = Backends.PathOrDefault(config.OutputDirectory, Path.Combine(jellyfin.DataPath, "jellyscale", "upscaled")),
-            FfmpegPath = Backends.PathOrDefault(config.FfmpegPath, jellyfin.FfmpegPath),
-            FfprobePath = Backends.PathOrDefault(config.FfprobePath, jellyfin.FfprobePath),
-            MaxConcurrentJobs = Backends.Clamp(config.MaxConcurrentJobs, 1, 16),
-            SegmentSeconds = Backends.Clamp(config.SegmentSeconds, 1, 30),
+            OutputDir = PathOrDefault(config.OutputDirectory, Path.Combine(jellyfin.DataPath, "jellyscale", "upscaled")),
+            FfmpegPath = PathOrDefault(config.FfmpegPath, jellyfin.FfmpegPath),
+            FfprobePath = PathOrDefault(config.FfprobePath, jellyfin.FfprobePath),
+            MaxConcurrentJobs = Math.Clamp(config.MaxConcurrentJobs, 1, 16),
+            SegmentSeconds = Math.Clamp(config.SegmentSeconds, 1, 30),
             Backend = Backends.Choose(config.Backend, jellyfin.HardwareAcceleration),
-            DefaultScale = Backends.Clamp(config.ScaleFactor, 1, 8),
-            MaxHeight = Backends.Clamp(config.MaxHeight, 144, 4320),
+            DefaultScale = Math.Clamp(config.ScaleFactor, 1, 8),
+            MaxHeight = Math.Clamp(config.MaxHeight, 144, 4320),
             VaapiDevice = string.IsNullOrWhiteSpace(jellyfin.VaapiDevice) ? null : jellyfin.VaapiDevice,
         };
     }
+
+    /// <summary>The admin's path when set, else Jellyfin's; null when neither is.</summary>
+    private static string? PathOrDefault(string? configured, string? fallback)
+        => !string.IsNullOrWhiteSpace(configured) ? configured.Trim()
+            : !string.IsNullOrWhiteSpace(fallback) ? fallback : null;
 }
