@@ -44,6 +44,7 @@ public sealed class StreamsController : ControllerBase
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>
     /// <returns>The file.</returns>
     [HttpGet("{jobId}/{file}")]
+    [HttpHead("{jobId}/{file}")]
     [ProducesResponseType(StatusCodes.Status200OK)]
     [ProducesResponseType(StatusCodes.Status206PartialContent)]
     [ProducesResponseType(StatusCodes.Status400BadRequest)]

@@ -143,6 +143,11 @@ public sealed class HlsStreamingTests
         Assert.Contains("CODECS=\"avc1.", masterText, StringComparison.Ordinal);
         Assert.EndsWith("main.m3u8?" + query + "\n", masterText, StringComparison.Ordinal);
 
+        // Some players (ExoPlayer) probe with HEAD first.
+        using var head = await host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("application/vnd.apple.mpegurl", head.Content.Headers.ContentType!.MediaType);
+
         var media = await host.Client.GetStringAsync($"/Jellyscale/Streams/{jobId}/main.m3u8?{query}");
         var uris = media.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToList();
         Assert.Equal(host.Engine.GetStatus(jobId).SegmentCount, uris.Count);
