@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench memory` (or `scripts/bench`). Not a test: nothing here asserts sizes.
 
-use jellyscale::{Backend, Config, Engine, JobState, StreamRequest};
+use jellyscale::{Backend, Config, Engine, StreamRequest};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -46,7 +46,11 @@ fn register(engine: &Engine, sources: &[PathBuf]) -> Vec<String> {
     std::thread::scope(|s| {
         let workers: Vec<_> = sources
             .chunks(sources.len().div_ceil(8))
-            .map(|chunk| s.spawn(move || chunk.iter().map(|p| engine.start(request(p)).expect("start").job_id).collect::<Vec<_>>()))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk.iter().map(|p| engine.start(request(p)).expect("start").job_id).collect::<Vec<_>>()
+                })
+            })
             .collect();
         workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     })
@@ -107,6 +111,9 @@ fn main() {
         engine.cancel(id).unwrap();
     }
     row("100 jobs cancelled (still registered)", 100, settle(), empty);
-    println!("(90 starts from 8 threads took {registering:.1?}: each start probes its source; peak VmHWM {} kB)", vm_kb("VmHWM:"));
+    println!(
+        "(90 starts from 8 threads took {registering:.1?}: each start probes its source; peak VmHWM {} kB)",
+        vm_kb("VmHWM:")
+    );
     engine.shutdown();
 }

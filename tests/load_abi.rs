@@ -154,9 +154,8 @@ fn sixteen_threads_at_200_calls_per_second_for_a_minute() {
     assert_eq!(st, OK, "engine_new: {}", abi.take(err));
     let engine = EnginePtr(engine);
 
-    let requests: Arc<Vec<CString>> = Arc::new(
-        sources.iter().map(|s| CString::new(format!(r#"{{"input":"{}"}}"#, s.display())).unwrap()).collect(),
-    );
+    let requests: Arc<Vec<CString>> =
+        Arc::new(sources.iter().map(|s| CString::new(format!(r#"{{"input":"{}"}}"#, s.display())).unwrap()).collect());
     // The job ids (deterministic per source and profile), from one first start each.
     let ids: Arc<Vec<CString>> = Arc::new(
         requests
@@ -225,9 +224,7 @@ fn sixteen_threads_at_200_calls_per_second_for_a_minute() {
                             Kind::Start => (abi.start_stream)(engine.0, requests[which].as_ptr(), &mut out),
                             Kind::Status => (abi.status)(engine.0, ids[which].as_ptr(), &mut out),
                             Kind::Cancel => (abi.cancel)(engine.0, ids[which].as_ptr()),
-                            Kind::StatusBogus => {
-                                (abi.status)(engine.0, bogus[which % bogus.len()].as_ptr(), &mut out)
-                            }
+                            Kind::StatusBogus => (abi.status)(engine.0, bogus[which % bogus.len()].as_ptr(), &mut out),
                             Kind::CancelBogus => (abi.cancel)(engine.0, bogus[which % bogus.len()].as_ptr()),
                         }
                     };

@@ -170,12 +170,14 @@ fn fifty_clients_read_four_encoding_jobs_fairly() {
     );
     println!("job states at the end: {states:?}; peak RSS (VmHWM) {peak}");
 
-    let errors: Vec<String> = results.iter().flat_map(|r| r.errors.iter().map(move |e| format!("job {}: {e}", r.job))).collect();
-    assert!(errors.is_empty(), "{} failed requests, first ones:\n{}", errors.len(), errors[..errors.len().min(10)].join("\n"));
-    assert!(states.iter().all(|s| *s == JobState::Done), "every job must finish: {states:?}");
+    let errors: Vec<String> =
+        results.iter().flat_map(|r| r.errors.iter().map(move |e| format!("job {}: {e}", r.job))).collect();
     assert!(
-        slowest.total <= median * 4,
-        "unfair: slowest client {:?} vs median {median:?}",
-        slowest.total
+        errors.is_empty(),
+        "{} failed requests, first ones:\n{}",
+        errors.len(),
+        errors[..errors.len().min(10)].join("\n")
     );
+    assert!(states.iter().all(|s| *s == JobState::Done), "every job must finish: {states:?}");
+    assert!(slowest.total <= median * 4, "unfair: slowest client {:?} vs median {median:?}", slowest.total);
 }
