@@ -3,6 +3,9 @@
 //! cancel), statuses and cancels over 8 generated sources, plus statuses and cancels of bogus
 //! ids. Then `jellyscale_engine_free`.
 //!
+//! The jobs' states in every reply are tallied and printed (how many starts found the job
+//! queued, running, cancelled or done), so a run shows how much restarting it exercised.
+//!
 //! Asserts: every status is one the contract allows for that call (NOT_FOUND only for the bogus
 //! ids), every JSON parses, no job ever reports `failed`, no ffmpeg child outlives the engine,
 //! and the load was actually applied (at least 80% of the target rate). Prints the call count,
@@ -132,7 +135,8 @@ fn sixteen_threads_at_200_calls_per_second_for_a_minute() {
     let tmp = tempfile::tempdir().unwrap();
     // Two tiny clips (2 s and 4 s), each hard-linked under 4 names: 8 sources, 8 jobs.
     let short = common::clip(tmp.path(), "short.mp4", 2.0, "320x180", &[]);
-    let long = common::clip(tmp.path(), "long.mp4", 4.0, "320x180", &[]);
+    // The 4 s one larger, so its jobs encode long enough to be cancelled and restarted often.
+    let long = common::clip(tmp.path(), "long.mp4", 4.0, "640x360", &[]);
     let sources: Vec<PathBuf> = (0..SOURCES)
         .map(|i| {
             let p = tmp.path().join(format!("src{i}.mp4"));
@@ -191,6 +195,7 @@ fn sixteen_threads_at_200_calls_per_second_for_a_minute() {
                 let engine = engine;
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
                 let mut lat: Vec<Vec<Duration>> = vec![Vec::new(); KINDS.len()];
+                let mut seen = std::collections::BTreeMap::<String, usize>::new();
                 // Threads start staggered over one period so the aggregate rate is even.
                 let mut next = began + period.mul_f64(t as f64 / THREADS as f64);
                 let fail = |msg: String| {
@@ -246,6 +251,8 @@ fn sixteen_threads_at_200_calls_per_second_for_a_minute() {
                                 if v["job_id"].as_str() != ids[which].to_str().ok() {
                                     fail(format!("{kind:?} on source {which}: wrong job: {json}"));
                                 }
+                                let state = v["state"].as_str().unwrap_or("?");
+                                *seen.entry(format!("{kind:?} -> {state}")).or_default() += 1;
                                 if v["state"] == "failed" {
                                     saw_failed_job.store(true, Ordering::SeqCst);
                                     fail(format!("{kind:?} on source {which}: job failed: {json}"));
@@ -259,14 +266,18 @@ fn sixteen_threads_at_200_calls_per_second_for_a_minute() {
                         }
                     }
                 }
-                lat
+                (lat, seen)
             })
         })
         .collect();
 
     let mut lat: Vec<Vec<Duration>> = vec![Vec::new(); KINDS.len()];
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
     for h in handles {
-        let l = h.join().expect("a load thread panicked");
+        let (l, s) = h.join().expect("a load thread panicked");
+        for (k, n) in s {
+            *seen.entry(k).or_default() += n;
+        }
         for (all, mine) in lat.iter_mut().zip(l) {
             all.extend(mine);
         }
@@ -305,6 +316,7 @@ fn sixteen_threads_at_200_calls_per_second_for_a_minute() {
         let max = *samples.last().unwrap();
         println!("{:<14} {:>7} {:>10.1?} {:>10.1?} {:>10.1?}", format!("{kind:?}"), samples.len(), p50, p99, max);
     }
+    println!("job state in each OK reply: {seen:?}");
     println!("job states at the end: {states:?}");
     println!("peak RSS (VmHWM) {peak_before_free}; engine_free took {free_took:.1?}");
 
