@@ -92,22 +92,23 @@ internal static class PlaybackRequestReader
     /// <returns>The token, or null.</returns>
     public static string? Token(ClaimsPrincipal user) => user.FindFirst(TokenClaim)?.Value;
 
+    // The body wins over the (obsolete) query parameter, as in Jellyfin's own GetPostedPlaybackInfo.
     private static T? Value<T>(IDictionary<string, object?> arguments, string name)
         where T : struct
     {
-        foreach (var (key, value) in arguments)
-        {
-            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase) && value is T direct)
-            {
-                return direct;
-            }
-        }
-
         foreach (var value in arguments.Values)
         {
             if (value is not null && value.GetType().IsClass && value is not string && Member(value, name) is T nested)
             {
                 return nested;
+            }
+        }
+
+        foreach (var (key, value) in arguments)
+        {
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase) && value is T direct)
+            {
+                return direct;
             }
         }
 

@@ -161,6 +161,15 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Body_values_win_over_the_obsolete_query_parameters()
+    {
+        using var content = new StringContent("{\"AudioStreamIndex\":1}", Encoding.UTF8, "application/json");
+        using var post = await _client!.PostAsync($"/Items/{Guid.NewGuid()}/PlaybackInfo?ApiKey={TestAuthenticationHandler.UserToken}&audioStreamIndex=2", content);
+        await Read(post);
+        Assert.Equal(1, Assert.Single(_engine.Requests).AudioStream);
+    }
+
+    [Fact]
     public async Task Requested_audio_stream_is_passed_to_the_engine()
     {
         await Post(ChromiumProfile, query: "&audioStreamIndex=2");
