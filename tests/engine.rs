@@ -7,22 +7,6 @@ use jellyscale::{Codec, Engine, ErrorCode, JobState, StreamRequest};
 use std::path::Path;
 use std::time::Duration;
 
-fn request(input: &Path, codec: Codec) -> StreamRequest {
-    StreamRequest {
-        input: input.to_path_buf(),
-        codec,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-    }
-}
-
-fn run_to_end(engine: &Engine, id: &str) -> jellyscale::JobStatus {
-    let job = engine.job(id).unwrap();
-    engine.block_on(job.wait_terminal(Duration::from_secs(300)))
-}
-
 fn upscale_and_verify(codec: Codec, codec_name: &str, tag: &str) {
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "source clip.mp4", 20.0, "320x180", &[]);
@@ -223,21 +207,6 @@ fn a_far_request_restarts_the_encoder_there_and_the_final_file_is_continuous() {
     let done = run_to_end(&engine, &st.job_id);
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);
     let f = done.final_path.unwrap();
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
-    let frames: u32 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+    let frames = frame_count(&f);
     assert_eq!(frames, 60 * 24, "no frame lost or duplicated across runs");
 }

@@ -4,20 +4,8 @@
 mod common;
 
 use common::*;
-use jellyscale::{Codec, Config, Engine, ErrorCode, JobState, StreamRequest};
-use std::path::Path;
+use jellyscale::{Codec, Config, Engine, ErrorCode, JobState};
 use std::time::Duration;
-
-fn request(input: &Path) -> StreamRequest {
-    StreamRequest {
-        input: input.to_path_buf(),
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-    }
-}
 
 #[test]
 fn ffmpeg_killed_mid_run_is_retried_from_the_segments_on_disk() {
@@ -26,7 +14,7 @@ fn ffmpeg_killed_mid_run_is_retried_from_the_segments_on_disk() {
     let mut cfg = config(dir.path(), 2);
     cfg.cpu_preset = "slow".into();
     let engine = Engine::new(cfg).unwrap();
-    let st = engine.start(request(&src)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
     let job = engine.job(&st.job_id).unwrap();
     engine.block_on(job.wait_segment(1, Duration::from_secs(60))).unwrap();
     let pids = ffmpeg_children(std::process::id(), dir.path());
@@ -107,7 +95,7 @@ fn a_full_disk_leaves_no_partial_final_file_and_keeps_the_segments() {
     let _guard = Tmpfs(small.clone());
     let cfg = Config { output_dir: Some(small.clone()), ..config(dir.path(), 4) };
     let engine = Engine::new(cfg).unwrap();
-    let st = engine.start(request(&src)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
     let done = engine.block_on(engine.job(&st.job_id).unwrap().wait_terminal(Duration::from_secs(120)));
     assert_eq!(done.state, JobState::Failed);
     let e = done.error.unwrap();
@@ -128,7 +116,7 @@ fn a_source_deleted_mid_job_fails_clearly_when_it_must_be_read_again() {
     let mut cfg = config(dir.path(), 2);
     cfg.cpu_preset = "slow".into();
     let engine = Engine::new(cfg).unwrap();
-    let st = engine.start(request(&src)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
     let job = engine.job(&st.job_id).unwrap();
     engine.block_on(job.wait_segment(0, Duration::from_secs(60))).unwrap();
     std::fs::remove_file(&src).unwrap();

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use jellyscale::{Codec, Engine, JobState, StreamRequest};
+use jellyscale::{Codec, Engine, JobState};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -65,14 +65,7 @@ fn after_sigkill_a_new_engine_lists_the_job_paused_and_continues_from_disk() {
         "the half-written segment is gone, never served"
     );
 
-    let req = StreamRequest {
-        input: src.clone(),
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-    };
+    let req = request(&src, Codec::H264);
     let st = engine.start(req).unwrap();
     assert_eq!(st.job_id, listed[0].job_id);
     let job = engine.job(&st.job_id).unwrap();
@@ -85,22 +78,7 @@ fn after_sigkill_a_new_engine_lists_the_job_paused_and_continues_from_disk() {
         .filter_map(|e| e.file_name().to_string_lossy().strip_prefix("ffmpeg-")?.strip_suffix(".log")?.parse().ok())
         .collect();
     assert!(logs.iter().any(|&k| k as usize >= complete), "runs started at {logs:?}");
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(done.final_path.unwrap())
-        .output()
-        .unwrap();
-    let frames: u32 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+    let frames = frame_count(&done.final_path.unwrap());
     assert_eq!(frames, 60 * 24);
 }
 
@@ -110,14 +88,7 @@ fn a_changed_source_discards_old_segments() {
     let src = clip(dir.path(), "movie.mp4", 30.0, "320x180", &[]);
     let mut cfg = config(dir.path(), 2);
     cfg.cpu_preset = "slow".into();
-    let req = StreamRequest {
-        input: src.clone(),
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-    };
+    let req = request(&src, Codec::H264);
     let old_id = {
         let engine = Engine::new(cfg.clone()).unwrap();
         let st = engine.start(req.clone()).unwrap();
@@ -140,14 +111,7 @@ fn with_resume_unfinished_a_new_engine_finishes_jobs_by_itself() {
     let src = clip(dir.path(), "movie.mp4", 20.0, "320x180", &[]);
     let mut cfg = config(dir.path(), 2);
     cfg.cpu_preset = "slow".into();
-    let req = StreamRequest {
-        input: src,
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-    };
+    let req = request(&src, Codec::H264);
     let id = {
         let engine = Engine::new(cfg.clone()).unwrap();
         let st = engine.start(req).unwrap();

@@ -4,21 +4,10 @@
 mod common;
 
 use common::*;
-use jellyscale::{Codec, Engine, JobState, StreamRequest};
+use jellyscale::{Codec, Engine, JobState};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-fn request(input: &Path) -> StreamRequest {
-    StreamRequest {
-        input: input.to_path_buf(),
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-    }
-}
 
 /// Asserts the file's video frames are exactly `frames` with one frame duration between each
 /// pair (no duplicate, no hole), and that audio ends with the video (within 100 ms).
@@ -77,7 +66,7 @@ fn segments_from_three_runs_join_into_a_continuous_file() {
     let mut cfg = config(dir.path(), 2);
     cfg.cpu_preset = "slow".into();
     let engine = Engine::new(cfg).unwrap();
-    let st = engine.start(request(&src)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
     let job = engine.job(&st.job_id).unwrap();
     let wait = |k| engine.block_on(job.wait_segment(k, Duration::from_secs(120))).unwrap();
     wait(0);
@@ -101,7 +90,7 @@ fn a_seek_storm_from_four_clients_ends_in_a_correct_file_and_no_orphans() {
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "sixty.mp4", 60.0, "320x180", &[]);
     let engine = Engine::new(config(dir.path(), 2)).unwrap();
-    let st = engine.start(request(&src)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
     let job = engine.job(&st.job_id).unwrap();
     std::thread::scope(|s| {
         for client in 0..4u32 {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use jellyscale::{Codec, Config, Engine, JobState, StreamRequest};
+use jellyscale::{Codec, Config, Engine, JobState};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -15,14 +15,7 @@ const SHADER: &str = "//!HOOK MAIN\n//!BIND HOOKED\n//!DESC jellyscale test: bri
 fn upscale(dir: &Path, src: &Path, shader: Option<PathBuf>) -> PathBuf {
     let cfg = Config { shader_path: shader, ..config(dir, 1) };
     let engine = Engine::new(cfg).unwrap();
-    let req = StreamRequest {
-        input: src.to_path_buf(),
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-    };
+    let req = request(src, Codec::H264);
     let st = engine.start(req).unwrap();
     let done = engine.block_on(engine.job(&st.job_id).unwrap().wait_terminal(Duration::from_secs(300)));
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);

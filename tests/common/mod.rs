@@ -2,7 +2,7 @@
 //! checks. Tests drive the real ffmpeg; none is mocked.
 #![allow(dead_code)]
 
-use jellyscale::{Backend, Config};
+use jellyscale::{Backend, Codec, Config, Engine, JobStatus, StreamRequest};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,6 +26,35 @@ pub fn clip(dir: &Path, name: &str, seconds: f64, size: &str, extra: &[&str]) ->
         .expect("run ffmpeg");
     assert!(status.success(), "could not generate {name}");
     path
+}
+
+/// A request to upscale `input` to `codec` with the config's defaults.
+pub fn request(input: &Path, codec: Codec) -> StreamRequest {
+    StreamRequest {
+        input: input.to_path_buf(),
+        codec,
+        scale: None,
+        max_height: None,
+        audio_stream: None,
+        start_segment: None,
+    }
+}
+
+/// Waits (bounded) until a job ends.
+pub fn run_to_end(engine: &Engine, id: &str) -> JobStatus {
+    let job = engine.job(id).unwrap();
+    engine.block_on(job.wait_terminal(std::time::Duration::from_secs(300)))
+}
+
+/// Video frames in `file`, counted by decoding.
+pub fn frame_count(file: &Path) -> u32 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .expect("run ffprobe");
+    String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().parse().expect("a frame count")
 }
 
 /// A CPU-backend config inside `dir` with short segments.
