@@ -3,91 +3,15 @@
 //! registered wait calls back exactly once (by `jellyscale_engine_free` at the latest), and no
 //! ffmpeg child outlives the engine.
 
-use libloading::{Library, Symbol};
+mod common;
+
+use common::abi::*;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-type Status = u32;
-const OK: Status = 0;
-const INVALID_ARGUMENT: Status = 1;
-const NOT_FOUND: Status = 2;
-const INTERNAL: Status = 99;
-
-type SegmentCallback = unsafe extern "C" fn(*mut c_void, Status, *const c_char);
-type EngineNew = unsafe extern "C" fn(*const c_char, *mut *mut c_void, *mut *mut c_char) -> Status;
-type EngineFree = unsafe extern "C" fn(*mut c_void);
-type WithJson = unsafe extern "C" fn(*mut c_void, *const c_char, *mut *mut c_char) -> Status;
-type Cancel = unsafe extern "C" fn(*mut c_void, *const c_char) -> Status;
-type ListJobs = unsafe extern "C" fn(*mut c_void, *mut *mut c_char) -> Status;
-type Playlist = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut *mut c_char) -> Status;
-type WaitSegment =
-    unsafe extern "C" fn(*mut c_void, *const c_char, u32, u32, Option<SegmentCallback>, *mut c_void) -> Status;
-type StringFree = unsafe extern "C" fn(*mut c_char);
-
-/// The library's functions, resolved once.
-struct Abi {
-    _lib: Library,
-    engine_new: EngineNew,
-    engine_free: EngineFree,
-    start_stream: WithJson,
-    status: WithJson,
-    cancel: Cancel,
-    list_jobs: ListJobs,
-    playlist: Playlist,
-    wait_segment: WaitSegment,
-    string_free: StringFree,
-}
-
-/// The cdylib built with this test: in `target/<profile>/deps`, beside the test binary
-/// (`cargo test` rebuilds it there but does not always copy it up to `target/<profile>`).
-fn lib_path() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let lib = exe.parent().unwrap().join("libjellyscale.so");
-    if lib.is_file() {
-        lib
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/libjellyscale.so")
-    }
-}
-
-impl Abi {
-    fn load() -> Abi {
-        // SAFETY: loading our own cdylib, whose initializers are Rust's and harmless.
-        let lib = unsafe { Library::new(lib_path()) }.expect("load libjellyscale.so");
-        fn sym<T: Copy>(lib: &Library, name: &str) -> T {
-            // SAFETY: the types above match include/jellyscale.h.
-            let s: Symbol<T> = unsafe { lib.get(name) }.unwrap_or_else(|e| panic!("{name}: {e}"));
-            *s
-        }
-        Abi {
-            engine_new: sym(&lib, "jellyscale_engine_new"),
-            engine_free: sym(&lib, "jellyscale_engine_free"),
-            start_stream: sym(&lib, "jellyscale_start_stream"),
-            status: sym(&lib, "jellyscale_status"),
-            cancel: sym(&lib, "jellyscale_cancel"),
-            list_jobs: sym(&lib, "jellyscale_list_jobs"),
-            playlist: sym(&lib, "jellyscale_playlist"),
-            wait_segment: sym(&lib, "jellyscale_wait_segment"),
-            string_free: sym(&lib, "jellyscale_string_free"),
-            _lib: lib,
-        }
-    }
-
-    /// Takes a returned string (copying it) and frees it.
-    fn take(&self, p: *mut c_char) -> String {
-        if p.is_null() {
-            return String::new();
-        }
-        // SAFETY: a NUL-terminated string from the library, freed once here.
-        let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-        unsafe { (self.string_free)(p) };
-        s
-    }
-}
 
 /// One counter per registered wait; the callback's user data is its slot number + 1.
 struct Slots {

@@ -15,74 +15,12 @@
 
 mod common;
 
-use libloading::{Library, Symbol};
-use std::ffi::{c_char, c_void, CStr, CString};
-use std::path::{Path, PathBuf};
+use common::abi::*;
+use std::ffi::{c_char, c_void, CString};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-type Status = u32;
-const OK: Status = 0;
-const NOT_FOUND: Status = 2;
-
-type EngineNew = unsafe extern "C" fn(*const c_char, *mut *mut c_void, *mut *mut c_char) -> Status;
-type EngineFree = unsafe extern "C" fn(*mut c_void);
-type WithJson = unsafe extern "C" fn(*mut c_void, *const c_char, *mut *mut c_char) -> Status;
-type Cancel = unsafe extern "C" fn(*mut c_void, *const c_char) -> Status;
-type StringFree = unsafe extern "C" fn(*mut c_char);
-
-struct Abi {
-    _lib: Library,
-    engine_new: EngineNew,
-    engine_free: EngineFree,
-    start_stream: WithJson,
-    status: WithJson,
-    cancel: Cancel,
-    string_free: StringFree,
-}
-
-/// The cdylib built with this test, beside the test binary in `target/<profile>/deps`.
-fn lib_path() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let lib = exe.parent().unwrap().join("libjellyscale.so");
-    if lib.is_file() {
-        lib
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/libjellyscale.so")
-    }
-}
-
-impl Abi {
-    fn load() -> Abi {
-        // SAFETY: loading our own cdylib, whose initializers are Rust's and harmless.
-        let lib = unsafe { Library::new(lib_path()) }.expect("load libjellyscale.so");
-        fn sym<T: Copy>(lib: &Library, name: &str) -> T {
-            // SAFETY: the types above match include/jellyscale.h.
-            let s: Symbol<T> = unsafe { lib.get(name) }.unwrap_or_else(|e| panic!("{name}: {e}"));
-            *s
-        }
-        Abi {
-            engine_new: sym(&lib, "jellyscale_engine_new"),
-            engine_free: sym(&lib, "jellyscale_engine_free"),
-            start_stream: sym(&lib, "jellyscale_start_stream"),
-            status: sym(&lib, "jellyscale_status"),
-            cancel: sym(&lib, "jellyscale_cancel"),
-            string_free: sym(&lib, "jellyscale_string_free"),
-            _lib: lib,
-        }
-    }
-
-    fn take(&self, p: *mut c_char) -> String {
-        if p.is_null() {
-            return String::new();
-        }
-        // SAFETY: a NUL-terminated string from the library, freed once here.
-        let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-        unsafe { (self.string_free)(p) };
-        s
-    }
-}
 
 #[derive(Clone, Copy)]
 struct EnginePtr(*mut c_void);
@@ -113,15 +51,6 @@ enum Kind {
     CancelBogus,
 }
 const KINDS: [Kind; 5] = [Kind::Start, Kind::Status, Kind::Cancel, Kind::StatusBogus, Kind::CancelBogus];
-
-fn vm_field(field: &str) -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .map(|l| l[field.len()..].trim().to_owned())
-        .unwrap_or_else(|| "?".into())
-}
 
 fn pct(samples: &mut [Duration], q: f64) -> Duration {
     samples.sort_unstable();

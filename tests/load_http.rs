@@ -11,20 +11,13 @@
 
 mod common;
 
+use common::abi::vm_field;
+
 use jellyscale::{JobState, StreamRequest};
 use std::time::{Duration, Instant};
 
 const JOBS: usize = 4;
 const CLIENTS: usize = 50;
-
-fn vm_field(field: &str) -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .map(|l| l[field.len()..].trim().to_owned())
-        .unwrap_or_else(|| "?".into())
-}
 
 fn pct(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]

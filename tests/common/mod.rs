@@ -2,6 +2,8 @@
 //! checks. Tests drive the real ffmpeg; none is mocked.
 #![allow(dead_code)]
 
+pub mod abi;
+
 use jellyscale::{Backend, Codec, Config, Engine, JobStatus, StreamRequest};
 use std::path::{Path, PathBuf};
 use std::process::Command;
