@@ -77,6 +77,9 @@ pub struct Config {
     /// An mpv-style GLSL upscaling shader (FSRCNNX, Anime4K, RAVU) run through ffmpeg's
     /// libplacebo filter on a Vulkan device instead of lanczos. CPU and NVENC backends only.
     pub shader_path: Option<PathBuf>,
+    /// Seconds without a segment request (a viewer stopped or left) before the job's encoder
+    /// drops to background priority; it still finishes the saved file.
+    pub viewer_idle_seconds: u64,
     /// Resume unfinished jobs found in the cache at engine start (else they wait, `paused`,
     /// until someone starts them again).
     pub resume_unfinished: bool,
@@ -103,6 +106,7 @@ impl Default for Config {
             vaapi_device: "/dev/dri/renderD128".to_owned(),
             cpu_preset: "veryfast".to_owned(),
             shader_path: None,
+            viewer_idle_seconds: 60,
             resume_unfinished: false,
         }
     }
@@ -131,6 +135,7 @@ impl Config {
         check(self.max_queued_jobs <= 100_000, "max_queued_jobs must be at most 100000")?;
         check((1..=60).contains(&self.segment_seconds), "segment_seconds must be 1..=60")?;
         check((1..=60).contains(&self.first_segment_seconds), "first_segment_seconds must be 1..=60")?;
+        check((1..=86_400).contains(&self.viewer_idle_seconds), "viewer_idle_seconds must be 1..=86400")?;
         check((1..=8).contains(&self.default_scale), "default_scale must be 1..=8")?;
         check((144..=8640).contains(&self.max_height), "max_height must be 144..=8640")?;
         check(PRESETS.contains(&self.cpu_preset.as_str()), "cpu_preset must be an x264 preset name")?;

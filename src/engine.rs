@@ -184,7 +184,7 @@ impl Engine {
         };
         let slots = Arc::new(Semaphore::new(slots));
         let shared = Arc::new(Shared {
-            tools: Tools { ffmpeg, ffprobe, slots },
+            tools: Tools { ffmpeg, ffprobe, slots, viewer_idle: Duration::from_secs(config.viewer_idle_seconds) },
             backend,
             salt,
             config,
@@ -400,6 +400,7 @@ impl EngineHandle {
         let start_segment = req.start_segment.unwrap_or(0);
         let mut jobs = self.shared.jobs.lock();
         if let Some(job) = jobs.get(&spec.id).filter(|j| !matches!(j.state(), JobState::Failed | JobState::Cancelled)) {
+            job.touch();
             if job.state() == JobState::Paused {
                 job.resume(start_segment);
             }

@@ -123,6 +123,9 @@ pub struct JobStatus {
     pub realtime_margin_seconds: Option<f64>,
     /// Whether the encoder stays ahead of the viewer (none without a viewer or a run).
     pub verdict: Option<Verdict>,
+    /// `interactive` while a viewer is served, `background` for gap filling or once viewers
+    /// have been idle (none without a run).
+    pub priority: Option<&'static str>,
 }
 
 /// How the encoder does against a viewer watching in real time.
@@ -172,6 +175,10 @@ struct Live {
     has_init: bool,
     /// Last segment a viewer asked for.
     viewer: Option<u32>,
+    /// When a viewer last asked for anything (or the job started).
+    last_activity: std::time::Instant,
+    /// The current run encodes at background priority.
+    background: bool,
     /// Encode speed smoothed over recent progress reports.
     speed_avg: f64,
 }
@@ -182,6 +189,8 @@ pub(crate) struct Tools {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
     pub slots: Arc<Semaphore>,
+    /// How long without a segment request before a job's encoder drops to background priority.
+    pub viewer_idle: Duration,
 }
 
 /// What a job is made from: its identity, plan and places on disk.
@@ -260,6 +269,8 @@ impl Job {
                 final_offsets: finished.unwrap_or_default(),
                 has_init,
                 viewer: None,
+                last_activity: std::time::Instant::now(),
+                background: false,
                 speed_avg: 0.0,
             }),
             changed,
@@ -347,7 +358,13 @@ impl Job {
                 (JobState::Running, Some(m)) => Some(verdict(l.speed_avg, m, self.plan.timeline.segment_seconds)),
                 _ => None,
             },
+            priority: l.run.map(|_| if l.background { "background" } else { "interactive" }),
         }
+    }
+
+    /// Records viewer activity (a new viewer joined): keeps the encoder at interactive priority.
+    pub fn touch(&self) {
+        self.live.lock().last_activity = std::time::Instant::now();
     }
 
     /// Wakes a paused job, starting at segment `k`.
@@ -424,7 +441,11 @@ impl Job {
                 self.plan.timeline.count()
             )));
         }
-        self.live.lock().viewer = Some(k);
+        {
+            let mut l = self.live.lock();
+            l.viewer = Some(k);
+            l.last_activity = std::time::Instant::now();
+        }
         let mut rx = self.changed.subscribe();
         let mut asked = false;
         let wait = async {
@@ -563,8 +584,7 @@ impl Job {
                 }
             };
             let before = self.live.lock().segments.ready_count();
-            let nice = if first < viewer_from { BACKGROUND_NICE } else { 0 };
-            match self.run_once(first, end, tools, rx, nice).await? {
+            match self.run_once(first, end, tools, rx, first < viewer_from).await? {
                 RunEnd::Seek(k) => {
                     *want = k;
                     viewer_from = k;
@@ -663,8 +683,18 @@ impl Job {
         end: Option<u32>,
         tools: &Tools,
         rx: &mut mpsc::UnboundedReceiver<Control>,
-        nice: i32,
+        gap_fill: bool,
     ) -> Result<RunEnd> {
+        // Viewers get the CPU first: gap filling, and runs nobody has asked for lately, yield.
+        let wanted_nice = || {
+            let l = self.live.lock();
+            if gap_fill || l.last_activity.elapsed() > tools.viewer_idle {
+                BACKGROUND_NICE
+            } else {
+                0
+            }
+        };
+        let mut nice = wanted_nice();
         let args = self.plan.encode_args(first, end);
         let log = std::fs::File::create(self.dir.log(first))
             .map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
@@ -678,7 +708,9 @@ impl Job {
             l.state = JobState::Running;
             l.run = Some((first, end));
             l.position = run_start;
+            l.background = nice > 0;
         });
+        let mut priority_check = tokio::time::interval(Duration::from_secs(1));
         let mut lines = child.take_stdout().map(|s| tokio::io::BufReader::new(s).lines());
         let mut parser = ProgressParser::default();
         loop {
@@ -695,6 +727,23 @@ impl Job {
                     _ => lines = None,
                 },
                 Some(path) = events.recv() => self.on_file_event(&path),
+                _ = priority_check.tick() => {
+                    let want = wanted_nice();
+                    if want != nice {
+                        if child.set_nice(want) {
+                            tracing::info!(job = %self.id, nice = want, "encoder priority changed");
+                            nice = want;
+                            self.update(|l| l.background = want > 0);
+                        } else if want < nice {
+                            // Raising priority back needs privileges: a new run starts at
+                            // normal priority where the viewer is.
+                            child.kill().await;
+                            self.mark_existing();
+                            let k = self.live.lock().viewer.unwrap_or(first);
+                            return Ok(RunEnd::Seek(k));
+                        }
+                    }
+                }
                 exit = child.wait() => {
                     return Ok(RunEnd::Exited(exit));
                 }

@@ -84,6 +84,15 @@ impl Child {
         }
     }
 
+    /// Changes the CPU priority of the whole group; false when not allowed (raising priority
+    /// back needs CAP_SYS_NICE) or already gone.
+    pub fn set_nice(&self, nice: i32) -> bool {
+        // SAFETY: setpriority only reads its arguments.
+        self.pgid > 0
+            && !self.exited
+            && unsafe { libc::setpriority(libc::PRIO_PGRP, self.pgid as libc::id_t, nice) } == 0
+    }
+
     /// Kills the group and reaps the child.
     pub async fn kill(&mut self) -> Exit {
         self.kill_group();
