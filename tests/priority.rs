@@ -27,7 +27,8 @@ fn idle_viewers_lower_the_encoder_priority_and_a_returning_viewer_raises_it() {
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "long.mp4", 60.0, "320x180", &[]);
     let mut cfg = config(dir.path(), 2);
-    cfg.cpu_preset = "slow".into();
+    // Slow enough that the job is still encoding when the viewer comes back.
+    cfg.cpu_preset = "veryslow".into();
     cfg.viewer_idle_seconds = 2;
     let engine = Engine::new(cfg).unwrap();
     let st = engine.start(request(&src, Codec::H264)).unwrap();
