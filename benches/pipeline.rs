@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench pipeline` (or `scripts/bench`). Not a test: nothing here asserts timing.
 
-use jellyscale::{Backend, Codec, Config, Engine, StreamRequest};
+use jellyscale::{Backend, Codec, Config, Engine, JobState, StreamRequest};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -75,17 +75,66 @@ fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
     (first_at.unwrap_or(f64::NAN), t.elapsed().as_secs_f64())
 }
 
-/// Jellyscale: start to segment 0 served, start to verified final file; and the assembly cost.
-fn jellyscale(dir: &Path, input: &Path) -> (f64, f64) {
+/// Jellyscale: start to segment 0 served, start to verified final file, and the finishing
+/// cost (assembly + verification: from `finalizing` to `done`).
+fn jellyscale(dir: &Path, input: &Path) -> (f64, f64, f64) {
     let engine = Engine::new(config(dir)).unwrap();
     let t = Instant::now();
     let st = engine.start(request(input)).unwrap();
     engine.block_on(engine.wait_segment(&st.job_id, 0, Duration::from_secs(60))).unwrap();
     let first = t.elapsed().as_secs_f64();
     let job = engine.job(&st.job_id).unwrap();
-    let done = engine.block_on(job.wait_terminal(Duration::from_secs(600)));
-    assert!(done.final_path.is_some(), "{:?}", done.error);
-    (first, t.elapsed().as_secs_f64())
+    let finishing = engine.block_on(async {
+        let mut rx = job.subscribe();
+        let mut since = None;
+        while !job.state().is_terminal() {
+            if since.is_none() && job.state() == JobState::Finalizing {
+                since = Some(Instant::now());
+            }
+            let _ = rx.changed().await;
+        }
+        since.map_or(f64::NAN, |s| s.elapsed().as_secs_f64())
+    });
+    assert!(job.status().final_path.is_some(), "{:?}", job.status().error);
+    (first, t.elapsed().as_secs_f64(), finishing)
+}
+
+/// The designs Jellyscale does not use, for comparison: HLS and the final file encoded by two
+/// ffmpeg runs, or by one run through the tee muxer.
+fn alternatives(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
+    std::fs::create_dir_all(out).unwrap();
+    let mut plan = engine.block_on(engine.plan(&request(input))).unwrap();
+    plan.out_dir = out.to_path_buf();
+    let hls = plan.encode_args(0, None);
+    let (w, h) = (plan.profile.width, plan.profile.height);
+    let vf = format!("scale={w}:{h}:flags=lanczos,format=yuv420p");
+    let t = Instant::now();
+    let a = Command::new(engine.ffmpeg()).args(&hls).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let b = Command::new(engine.ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(input)
+        .args(["-vf", &vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "copy"])
+        .arg(out.join("twice.mp4"))
+        .status()
+        .unwrap();
+    assert!(b.success() && a.wait_with_output().unwrap().status.success());
+    let twice = t.elapsed().as_secs_f64();
+    let tee = format!(
+        "[f=hls:hls_time=4:hls_playlist_type=event:hls_segment_filename={0}/tee_%05d.ts]{0}/tee.m3u8|[f=mp4]{0}/tee.mp4",
+        out.display()
+    );
+    let t = Instant::now();
+    let ok = Command::new(engine.ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(input)
+        .args(["-map", "0:v:0", "-map", "0:a:0", "-vf", &vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20"])
+        .args(["-force_key_frames", "expr:gte(t,n_forced*4)", "-sc_threshold", "0", "-c:a", "copy"])
+        .args(["-flags", "+global_header", "-f", "tee", &tee])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tee run failed");
+    (twice, t.elapsed().as_secs_f64())
 }
 
 /// Seek latency: a fresh job asked for the segment at 40 s of a 60 s clip.
@@ -112,7 +161,11 @@ fn psnr_ssim(candidate: &Path, reference: &Path) -> (f64, f64) {
             .output()
             .unwrap();
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        log.rsplit(key).next().and_then(|r| r.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+        log.rsplit(key)
+            .next()
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
     };
     (score("psnr", "average:"), score("ssim", "All:"))
 }
@@ -123,7 +176,13 @@ fn quality(dir: &Path) {
     let reference = dir.join("reference.mkv");
     let small = dir.join("small.mkv");
     let run = |args: &[&str], out: &Path| {
-        assert!(Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-y"]).args(args).arg(out).status().unwrap().success());
+        assert!(Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(args)
+            .arg(out)
+            .status()
+            .unwrap()
+            .success());
     };
     run(&["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24", "-t", "1", "-c:v", "ffv1"], &reference);
     run(&["-i", reference.to_str().unwrap(), "-vf", "scale=320:180:flags=bicubic", "-c:v", "ffv1"], &small);
@@ -152,13 +211,18 @@ fn main() {
     let clip60 = make_clip(tmp.path(), 60);
     let probe_engine = Engine::new(config(&tmp.path().join("probe"))).unwrap();
     let (mut pf, mut pt, mut jf, mut jt, mut sk, mut pf60) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut fin, mut twice, mut tee) = (vec![], vec![], vec![]);
     for i in 0..RUNS {
         let (f, t) = plain_ffmpeg(&probe_engine, &clip20, &tmp.path().join(format!("plain{i}")));
         pf.push(f);
         pt.push(t);
-        let (f, t) = jellyscale(&tmp.path().join(format!("js{i}")), &clip20);
+        let (f, t, finishing) = jellyscale(&tmp.path().join(format!("js{i}")), &clip20);
         jf.push(f);
         jt.push(t);
+        fin.push(finishing);
+        let (two, one) = alternatives(&probe_engine, &clip20, &tmp.path().join(format!("alt{i}")));
+        twice.push(two);
+        tee.push(one);
         sk.push(seek(&tmp.path().join(format!("seek{i}")), &clip60));
         pf60.push(plain_ffmpeg(&probe_engine, &clip60, &tmp.path().join(format!("plain60_{i}"))).0);
     }
@@ -169,5 +233,10 @@ fn main() {
     println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "whole job: HLS + verified final file (20 s)", jt, pt, jt / pt);
     println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "seek: segment at 40 s of a 60 s clip, served", sk, pf60, sk / pf60);
     println!("(plain ffmpeg column for the seek row: its own first segment from 0 s on the 60 s clip)");
+    let (fin, twice, tee) = (median(fin), median(twice), median(tee));
+    println!("{:<48} {:>11.3}s {:>13} {:>8}", "  of which: assemble + verify the final file", fin, "", "");
+    println!("{:<48} {:>11} {:>13.3}s {:>8.2}", "alternative: HLS and final file encoded twice", "", twice, jt / twice);
+    println!("{:<48} {:>11} {:>13.3}s {:>8.2}", "alternative: one encode through the tee muxer", "", tee, jt / tee);
+    println!("(ratio column of the alternatives: Jellyscale's whole job against them)");
     quality(tmp.path());
 }
