@@ -87,16 +87,23 @@ fn two_starts_of_the_same_thing_share_one_job_and_a_finished_file_is_reused() {
     assert!(st.final_path.unwrap().is_file());
 }
 
-#[test]
-fn cancel_mid_job_kills_ffmpeg_and_leaves_no_final_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = clip(dir.path(), "long.mp4", 60.0, "320x180", &[]);
-    let mut cfg = config(dir.path(), 2);
+/// A slow job on a 60 s clip that has written its first segment, with its one ffmpeg's pid.
+fn long_job_under_way(dir: &Path) -> (Engine, jellyscale::JobStatus, u32) {
+    let src = clip(dir, "long.mp4", 60.0, "320x180", &[]);
+    let mut cfg = config(dir, 2);
     cfg.cpu_preset = "slow".into();
     let engine = Engine::new(cfg).unwrap();
     let st = engine.start(request(&src, Codec::H264)).unwrap();
     engine.block_on(engine.wait_segment(&st.job_id, 0, Duration::from_secs(60))).unwrap();
-    assert_eq!(ffmpeg_children(std::process::id(), dir.path()).len(), 1, "one ffmpeg encodes");
+    let pids = ffmpeg_children(std::process::id(), dir);
+    assert_eq!(pids.len(), 1, "one ffmpeg encodes");
+    (engine, st, pids[0])
+}
+
+#[test]
+fn cancel_mid_job_kills_ffmpeg_and_leaves_no_final_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, st, _) = long_job_under_way(dir.path());
     engine.cancel(&st.job_id).unwrap();
     engine.cancel(&st.job_id).unwrap();
     let end = run_to_end(&engine, &st.job_id);
@@ -110,16 +117,9 @@ fn cancel_mid_job_kills_ffmpeg_and_leaves_no_final_file() {
 #[test]
 fn dropping_the_engine_stops_its_ffmpeg() {
     let dir = tempfile::tempdir().unwrap();
-    let src = clip(dir.path(), "long.mp4", 60.0, "320x180", &[]);
-    let mut cfg = config(dir.path(), 2);
-    cfg.cpu_preset = "slow".into();
-    let engine = Engine::new(cfg).unwrap();
-    let st = engine.start(request(&src, Codec::H264)).unwrap();
-    engine.block_on(engine.wait_segment(&st.job_id, 0, Duration::from_secs(60))).unwrap();
-    let pids = ffmpeg_children(std::process::id(), dir.path());
-    assert_eq!(pids.len(), 1);
+    let (engine, _, encoder) = long_job_under_way(dir.path());
     drop(engine);
-    assert!(!alive(pids[0]), "ffmpeg outlived the engine");
+    assert!(!alive(encoder), "ffmpeg outlived the engine");
 }
 
 #[test]
