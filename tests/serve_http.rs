@@ -128,3 +128,33 @@ fn a_request_at_40_s_is_served_long_before_a_linear_encode_would_reach_it() {
     serve.kill().unwrap();
     serve.wait().unwrap();
 }
+
+#[test]
+fn serve_keeps_serving_when_its_stdout_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 4.0, "160x90", &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--backend", "cpu"])
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .arg(&src)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Whoever read our URL went away before we printed it (`jellyscale serve | head -1`).
+    drop(serve.stdout.take());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(serve.try_wait().unwrap().is_none(), "serve died when its stdout closed");
+        if let Ok(r) = reqwest::blocking::get(format!("http://127.0.0.1:{port}/status")) {
+            assert_eq!(r.status().as_u16(), 200);
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+}

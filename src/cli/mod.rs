@@ -1,5 +1,22 @@
 //! Command-line parsing and the subcommands.
 
+/// Prints a line to stdout. A reader that went away (`jellyscale serve | head -1`) must not
+/// bring a server down, so write errors are ignored rather than panicking like `println!`.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `say!` for stderr.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod sample;
 mod watch;
 
@@ -146,7 +163,7 @@ pub fn run() -> i32 {
     match execute(cli.command) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            tell!("error: {}", e.message);
             1
         }
     }
@@ -159,7 +176,7 @@ fn execute(command: Command) -> Result<(), Error> {
             let status = engine.start(opts.request(input))?;
             let job = engine.job(&status.job_id)?;
             let done = watch::follow(&engine, &job, json)?;
-            println!("{}", done.display());
+            say!("{}", done.display());
             Ok(())
         }
         Command::Serve { input, listen, opts } => {
@@ -175,7 +192,7 @@ fn execute(command: Command) -> Result<(), Error> {
         Command::Probe { input, opts } => {
             let engine = Engine::new(Config { backend: Backend::Cpu, ..opts.config() })?;
             let info = engine.block_on(jellyscale::probe::probe(engine.ffprobe(), &input))?;
-            println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
+            say!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
             Ok(())
         }
         Command::Caps { opts } => caps(&opts),
@@ -184,7 +201,7 @@ fn execute(command: Command) -> Result<(), Error> {
             let mut plan = engine.block_on(engine.plan(&opts.request(input)))?;
             plan.out_dir = engine.config().cache_dir.join("<job>");
             let first = start_segment.min(plan.timeline.count() - 1);
-            println!("{}", display_args(engine.ffmpeg(), &plan.encode_args(first, None)));
+            say!("{}", display_args(engine.ffmpeg(), &plan.encode_args(first, None)));
             Ok(())
         }
     }
@@ -198,9 +215,9 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Er
             .await
             .map_err(|e| Error::invalid(format!("cannot listen on {listen}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| Error::invalid(e.to_string()))?;
-        println!("serving http://{addr}/master.m3u8");
-        println!("play it with: mpv http://{addr}/master.m3u8");
-        eprintln!(
+        say!("serving http://{addr}/master.m3u8");
+        say!("play it with: mpv http://{addr}/master.m3u8");
+        tell!(
             "upscaling {} to {}x{} {} ({} segments); Ctrl-C stops",
             status.input.display(),
             status.width,
@@ -213,8 +230,8 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Er
         let reporter = tokio::spawn(async move {
             let done = job.wait_terminal(std::time::Duration::from_secs(u64::MAX / 4)).await;
             match done.final_path {
-                Some(p) => eprintln!("finished file: {}", p.display()),
-                None => eprintln!("job ended: {:?} {}", done.state, done.error.map(|e| e.message).unwrap_or_default()),
+                Some(p) => tell!("finished file: {}", p.display()),
+                None => tell!("job ended: {:?} {}", done.state, done.error.map(|e| e.message).unwrap_or_default()),
             }
         });
         // Segments go out in many small writes: without TCP_NODELAY, Nagle's algorithm held
@@ -226,7 +243,7 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Er
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
-                eprintln!("stopping");
+                tell!("stopping");
             })
             .await;
         reporter.abort();
@@ -265,6 +282,6 @@ fn caps(opts: &EngineOpts) -> Result<(), Error> {
         "shader_upscaling": { "works": shader_works, "reason": shader_reason },
         "auto_picks": checks.iter().skip(1).find(|c| c.works).map_or(Backend::Cpu, |c| c.backend),
     });
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    say!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     Ok(())
 }

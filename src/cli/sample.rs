@@ -21,6 +21,6 @@ pub fn generate(engine: &Engine) -> Result<PathBuf, Error> {
         return Err(Error::ffmpeg("could not generate the sample clip"));
     }
     std::fs::rename(&tmp, &path).map_err(|e| Error::io("cannot rename into", &path, e))?;
-    eprintln!("no input given: generated sample {}", path.display());
+    tell!("no input given: generated sample {}", path.display());
     Ok(path)
 }

@@ -23,7 +23,7 @@ pub fn follow(engine: &Engine, job: &Arc<Job>, json: bool) -> Result<PathBuf, Er
         loop {
             let s = job.status();
             if json {
-                println!("{}", serde_json::to_string(&s).unwrap_or_default());
+                say!("{}", serde_json::to_string(&s).unwrap_or_default());
             } else if let Some(bar) = &bar {
                 bar.set_position(s.segments_ready as u64);
                 let eta = s.eta_seconds.map(|e| format!(" ETA {e:.0}s")).unwrap_or_default();
