@@ -4,8 +4,31 @@ mod common;
 
 use common::*;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Starts `jellyscale serve` on the CPU backend with its folders inside `dir`.
+fn spawn_serve(dir: &Path, src: &Path, listen: &str, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_jellyscale"))
+        .args(["serve", "--listen", listen, "--backend", "cpu"])
+        .args(extra)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg(src)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The master playlist URL `serve` prints first.
+fn served_url(serve: &mut Child) -> String {
+    let first = BufReader::new(serve.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    first.strip_prefix("serving ").expect("serve prints its URL").to_owned()
+}
 
 fn get(url: &str) -> (u16, String) {
     let r = reqwest::blocking::get(url).expect("http get");
@@ -17,20 +40,8 @@ fn get(url: &str) -> (u16, String) {
 fn hls_clients_read_the_whole_stream_while_it_encodes_and_ctrl_c_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "clip.mp4", 20.0, "320x180", &[]);
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "cpu", "--segment-seconds", "2", "--preset", "slower"])
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .arg(&src)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first.strip_prefix("serving ").expect("serve prints its URL").to_owned();
+    let mut serve = spawn_serve(dir.path(), &src, "127.0.0.1:0", &["--segment-seconds", "2", "--preset", "slower"]);
+    let url = served_url(&mut serve);
     let base = url.trim_end_matches("master.m3u8").to_owned();
 
     // The job leaves the queue at once; reading starts while it encodes.
@@ -90,17 +101,8 @@ fn hls_clients_read_the_whole_stream_while_it_encodes_and_ctrl_c_stops_cleanly()
 fn a_request_at_40_s_is_served_long_before_a_linear_encode_would_reach_it() {
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "clip.mp4", 60.0, "320x180", &[]);
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "cpu", "--segment-seconds", "2", "--preset", "slower"])
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .arg(&src)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let first = BufReader::new(serve.stdout.take().unwrap()).lines().next().unwrap().unwrap();
-    let base = first.strip_prefix("serving ").unwrap().trim_end_matches("master.m3u8").to_owned();
+    let mut serve = spawn_serve(dir.path(), &src, "127.0.0.1:0", &["--segment-seconds", "2", "--preset", "slower"]);
+    let base = served_url(&mut serve).trim_end_matches("master.m3u8").to_owned();
     let started = Instant::now();
     let r = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(120))
@@ -134,15 +136,7 @@ fn serve_keeps_serving_when_its_stdout_goes_away() {
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "clip.mp4", 4.0, "160x90", &[]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--backend", "cpu"])
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .arg(&src)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut serve = spawn_serve(dir.path(), &src, &format!("127.0.0.1:{port}"), &[]);
     // Whoever read our URL went away before we printed it (`jellyscale serve | head -1`).
     drop(serve.stdout.take());
     let deadline = Instant::now() + Duration::from_secs(60);
