@@ -1,11 +1,13 @@
-//! C ABI latency: p50/p99 of `jellyscale_status` and of `jellyscale_wait_segment` on an
-//! already-ready segment (the call returning, and the callback arriving), with 100 jobs
-//! registered. Target: p99 < 50 µs. Run with `cargo bench --bench abi`.
+//! C ABI latency: p50/p99 of `jellyscale_status`, of `jellyscale_playlist` (with the query a
+//! Jellyfin client appends) and of `jellyscale_wait_segment` on an already-ready segment (the
+//! call returning, and the callback arriving), with 100 jobs registered. Target: p99 < 50 µs.
+//! Run with `cargo bench --bench abi`.
 //!
-//! The 100 jobs need 100 sources: one tiny clip hard-linked under 100 names. With
-//! `max_concurrent_jobs` 1 they queue behind one encoder; the first is measured once done.
-//! Figures are taken twice: while one job encodes and 98 wait, then with the queue cancelled
-//! (no ffmpeg competing for the CPU).
+//! The 100 jobs need 100 sources: one tiny clip hard-linked under 99 names, and one 30 min clip
+//! whose playlist has the 1800 entries of a 2 h film at the default 4 s segments (the playlist's
+//! cost grows with its length). With `max_concurrent_jobs` 1 they queue behind one encoder; the
+//! first is measured once done. Figures are taken twice: while one job encodes and 98 wait, then
+//! with the queue cancelled (no ffmpeg competing for the CPU).
 
 use jellyscale::ffi::*;
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -17,6 +19,10 @@ use std::time::{Duration, Instant};
 const JOBS: usize = 100;
 const STATUS_SAMPLES: usize = 20_000;
 const WAIT_SAMPLES: usize = 5_000;
+const LONG_SAMPLES: usize = 2_000;
+const LONG_SECONDS: u32 = 1800;
+/// The query a Jellyfin client puts on every playlist URI (token and session).
+const QUERY: &CStr = c"ApiKey=0123456789abcdef&PlaySessionId=abc";
 
 fn take(p: *mut c_char) -> String {
     // SAFETY: a string from the library, freed once.
@@ -63,21 +69,39 @@ unsafe extern "C" fn on_segment(user_data: *mut c_void, status: JellyscaleStatus
     unsafe { &*(user_data as *const AtomicU64) }.store(arrived, Ordering::Release);
 }
 
-fn measure(engine: *mut JellyscaleEngine, ids: &[CString], label: &str) {
-    let mut samples = Vec::with_capacity(STATUS_SAMPLES);
-    for i in 0..STATUS_SAMPLES {
+/// Times `n` calls of an ABI function that writes a library string into its last argument,
+/// spread over the jobs of `ids`.
+fn time_calls(
+    ids: &[CString],
+    n: usize,
+    call: impl Fn(&CString, &mut *mut c_char) -> JellyscaleStatus,
+) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
         let id = &ids[(i * 7919) % ids.len()];
         let mut out = std::ptr::null_mut();
         let t = Instant::now();
-        // SAFETY: live engine, valid strings.
-        let st = unsafe { jellyscale_status(engine, id.as_ptr(), &mut out) };
+        let st = call(id, &mut out);
         let dt = t.elapsed();
         assert_eq!(st, JellyscaleStatus::Ok);
         // SAFETY: returned by the call above.
         unsafe { jellyscale_string_free(out) };
         samples.push(dt);
     }
-    percentiles(&format!("jellyscale_status [{label}]"), samples);
+    samples
+}
+
+/// `ids[..JOBS - 1]` are the short jobs, the last one the long one.
+fn measure(engine: *mut JellyscaleEngine, ids: &[CString], label: &str) {
+    // SAFETY (both closures): live engine, valid strings and out-pointer.
+    let status = |id: &CString, out: &mut *mut c_char| unsafe { jellyscale_status(engine, id.as_ptr(), out) };
+    let playlist =
+        |id: &CString, out: &mut *mut c_char| unsafe { jellyscale_playlist(engine, id.as_ptr(), QUERY.as_ptr(), out) };
+    let (short, long) = ids.split_at(JOBS - 1);
+    percentiles(&format!("jellyscale_status [{label}]"), time_calls(ids, STATUS_SAMPLES, status));
+    percentiles(&format!("jellyscale_playlist 2 s job [{label}]"), time_calls(short, STATUS_SAMPLES, playlist));
+    let long_label = format!("jellyscale_playlist {LONG_SECONDS} segments [{label}]");
+    percentiles(&long_label, time_calls(long, LONG_SAMPLES, playlist));
 
     let epoch = *EPOCH.get().unwrap();
     let (mut calls, mut round_trips) = (Vec::with_capacity(WAIT_SAMPLES), Vec::with_capacity(WAIT_SAMPLES));
@@ -111,6 +135,20 @@ fn measure(engine: *mut JellyscaleEngine, ids: &[CString], label: &str) {
     percentiles(&format!("jellyscale_wait_segment to callback [{label}]"), round_trips);
 }
 
+fn make_clip(path: &Path, rate: u32, seconds: u32) {
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=160x90:rate={rate}"))
+        .arg("-t")
+        .arg(seconds.to_string())
+        .args(["-c:v", "libx264", "-preset", "ultrafast"])
+        .arg(path)
+        .status()
+        .expect("ffmpeg runs")
+        .success();
+    assert!(ok, "cannot make the clip");
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; nothing to list.
@@ -118,18 +156,14 @@ fn main() {
     EPOCH.get_or_init(Instant::now);
     let tmp = tempfile::tempdir().unwrap();
     let clip = tmp.path().join("clip0.mp4");
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24"])
-        .args(["-t", "2", "-c:v", "libx264", "-preset", "ultrafast"])
-        .arg(&clip)
-        .status()
-        .expect("ffmpeg runs")
-        .success();
-    assert!(ok, "cannot make the clip");
+    make_clip(&clip, 24, 2);
     let requests: Vec<CString> = (0..JOBS)
         .map(|i| {
             let p = tmp.path().join(format!("clip{i}.mp4"));
-            if i > 0 {
+            if i == JOBS - 1 {
+                // One frame a second: a long source that takes no time to make.
+                make_clip(&p, 1, LONG_SECONDS);
+            } else if i > 0 {
                 std::fs::hard_link(&clip, &p).unwrap();
             }
             CString::new(format!(r#"{{"input":"{}"}}"#, p.display())).unwrap()
@@ -164,6 +198,13 @@ fn main() {
         workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     });
     println!("{JOBS} jobs registered in {:?}", started.elapsed());
+    for id in [&ids[0], &ids[JOBS - 1]] {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: live engine, valid strings.
+        assert_eq!(unsafe { jellyscale_playlist(engine, id.as_ptr(), QUERY.as_ptr(), &mut out) }, JellyscaleStatus::Ok);
+        let m3u8 = take(out);
+        println!("playlist of {} segments: {} bytes", m3u8.matches("#EXTINF").count(), m3u8.len());
+    }
 
     // The first job: wait until it is done, so its segment 0 is ready.
     loop {
