@@ -112,7 +112,8 @@ impl Default for Config {
     }
 }
 
-const PRESETS: &[&str] =
+/// x264/x265 preset names, slowest last.
+pub(crate) const PRESETS: &[&str] =
     &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
 
 impl Config {

@@ -4,7 +4,7 @@
 
 use crate::config::{Backend, Config, StreamRequest};
 use crate::error::{Error, ErrorCode, Result};
-use crate::job::{Job, JobSpec, JobState, JobStatus, SegmentInfo, Tools};
+use crate::job::{Job, JobSpec, JobState, JobStatus, Role, SegmentInfo, Tools};
 use crate::plan::{self, Container, EncodePlan, Profile};
 use crate::playlist::{self, Timeline};
 use crate::probe;
@@ -14,7 +14,7 @@ use sha2::Digest;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 
@@ -126,6 +126,23 @@ async fn try_ffmpeg(ffmpeg: &Path, args: Vec<std::ffi::OsString>) -> (bool, Opti
     }
 }
 
+/// Several viewers: while an encoder that serves a viewer falls behind, background encoders
+/// (gap filling, jobs nobody watches) stop (SIGSTOP) and give it the CPU; they continue once
+/// no viewer is starved. Checked once a second.
+async fn hold_for_viewers(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        let jobs: Vec<Arc<Job>> =
+            shared.jobs.lock().values().filter(|j| j.role() == Role::Upscaled).cloned().collect();
+        let starving = jobs.iter().any(|j| j.starved());
+        for j in &jobs {
+            j.set_hold(starving && j.is_background());
+        }
+    }
+}
+
 /// Probe results kept for joining viewers.
 const PROBE_CACHE_SIZE: usize = 1024;
 
@@ -193,6 +210,7 @@ impl Engine {
             shutting_down: AtomicBool::new(false),
             _lock: lock,
         });
+        runtime.spawn(hold_for_viewers(Arc::downgrade(&shared)));
         let engine = Engine { handle: EngineHandle { shared }, runtime: Some(runtime) };
         engine.block_on(engine.handle.discover());
         Ok(engine)
@@ -334,6 +352,7 @@ impl EngineHandle {
             cpu_preset: c.cpu_preset.clone(),
             vaapi_device: c.vaapi_device.clone(),
             shader: c.shader_path.clone(),
+            speed_step: 0,
         };
         Ok(plan)
     }
@@ -386,7 +405,7 @@ impl EngineHandle {
             final_path: None,
             final_offsets: Vec::new(),
         };
-        Ok(JobSpec { id, plan, dir, final_path, manifest })
+        Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest })
     }
 
     /// Starts the job for a request, or returns the running, paused or finished one for the
@@ -412,11 +431,34 @@ impl EngineHandle {
         }
         std::fs::create_dir_all(&spec.dir.path)
             .map_err(|e| Error::io("cannot create job folder", &spec.dir.path, e))?;
+        let job = self.register(&mut jobs, spec, start_segment, false);
+        Ok(job.status())
+    }
+
+    /// Launches an upscaled job with its fallback variant (idle until a viewer asks for it)
+    /// and registers both: the fallback's playlist and segments are served by its own id.
+    fn register(&self, jobs: &mut HashMap<String, Arc<Job>>, spec: JobSpec, start: u32, paused: bool) -> Arc<Job> {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(self.shared.salt);
+        hasher.update(b"fallback\0");
+        hasher.update(spec.id.as_bytes());
+        let fallback_id = hex::encode(&hasher.finalize()[..16]);
+        let dir = JobDir { path: spec.dir.path.join("fallback"), container: spec.dir.container };
+        let plan = EncodePlan { out_dir: dir.path.clone(), ..spec.plan.fallback() };
+        let fallback = JobSpec {
+            id: fallback_id.clone(),
+            role: Role::Fallback,
+            plan,
+            dir,
+            final_path: spec.final_path.clone(),
+            manifest: spec.manifest.clone(),
+        };
+        let fallback = Job::launch(fallback, 0, self.shared.tools.clone(), true, None);
         let id = spec.id.clone();
-        let job = Job::launch(spec, start_segment, self.shared.tools.clone(), false);
-        let status = job.status();
-        jobs.insert(id, job);
-        Ok(status)
+        let job = Job::launch(spec, start, self.shared.tools.clone(), paused, Some(fallback.clone()));
+        jobs.insert(fallback_id, fallback);
+        jobs.insert(id, job.clone());
+        job
     }
 
     /// Finds unfinished jobs in the cache folder (after a crash or restart) and registers them,
@@ -449,9 +491,8 @@ impl EngineHandle {
                 continue;
             }
             let paused = !self.shared.config.resume_unfinished;
-            let job = Job::launch(spec, 0, self.shared.tools.clone(), paused);
+            let job = self.register(&mut self.shared.jobs.lock(), spec, 0, paused);
             tracing::info!(job = %name, state = ?job.state(), "found job on disk");
-            self.shared.jobs.lock().insert(name, job);
         }
     }
 
@@ -460,9 +501,10 @@ impl EngineHandle {
         Ok(self.job(id)?.status())
     }
 
-    /// Status of every job.
+    /// Status of every upscaled job (each shows its fallback variant inside).
     pub fn list(&self) -> Vec<JobStatus> {
-        let mut all: Vec<JobStatus> = self.shared.jobs.lock().values().map(|j| j.status()).collect();
+        let mut all: Vec<JobStatus> =
+            self.shared.jobs.lock().values().filter(|j| j.role() == Role::Upscaled).map(|j| j.status()).collect();
         all.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         all
     }
@@ -479,11 +521,22 @@ impl EngineHandle {
         Ok(playlist::media_playlist(job.timeline(), job.plan().container(), query))
     }
 
-    /// A master playlist with the job's one variant.
+    /// The master playlist: the upscaled variant first, then its fallback (at
+    /// `fallback/main.m3u8`, as `jellyscale serve` routes it).
     pub fn master_playlist(&self, id: &str, query: &str) -> Result<String> {
         let job = self.job(id)?;
-        let p = job.plan();
-        Ok(playlist::master_playlist(p.bandwidth(), p.profile.width, p.profile.height, &p.codecs(), query))
+        let variant = |p: &EncodePlan, uri: String| playlist::Variant {
+            bandwidth: p.bandwidth(),
+            width: p.profile.width,
+            height: p.profile.height,
+            codecs: p.codecs(),
+            uri,
+        };
+        let mut variants = vec![variant(job.plan(), "main.m3u8".to_owned())];
+        if let Some(f) = job.fallback() {
+            variants.push(variant(f.plan(), "fallback/main.m3u8".to_owned()));
+        }
+        Ok(playlist::master_playlist(&variants, job.plan().container(), query))
     }
 
     /// Waits (bounded) for a segment of a job; see [`Job::wait_segment`].

@@ -10,10 +10,11 @@ use crate::segments::SegmentSet;
 use crate::store::{JobDir, Manifest};
 use parking_lot::Mutex;
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::{mpsc, watch, Semaphore};
 
@@ -42,6 +43,37 @@ impl JobState {
     pub fn is_terminal(self) -> bool {
         matches!(self, JobState::Done | JobState::Failed | JobState::Cancelled)
     }
+}
+
+/// What a job's segments are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The upscaled variant: encoded to the end and saved as the finished file.
+    Upscaled,
+    /// The cheap variant of an upscaled job (source size, fastest preset, same timeline):
+    /// encoded only just ahead of the viewers who ask for it, never saved.
+    Fallback,
+}
+
+/// The fallback variant as the upscaled job's status shows it (for the master playlist and
+/// the jobs panel).
+#[derive(Debug, Clone, Serialize)]
+pub struct FallbackInfo {
+    /// Its own job id: its playlist and segments are served like any job's.
+    pub job_id: String,
+    /// Output width (the source's).
+    pub width: u32,
+    /// Output height (the source's).
+    pub height: u32,
+    /// RFC 6381 codecs.
+    pub codecs: String,
+    /// Bandwidth estimate, bits/s.
+    pub bandwidth: u64,
+    /// Segments of the fallback that exist.
+    pub segments_ready: u32,
+    /// A viewer asked for a fallback segment in the last few seconds.
+    pub active: bool,
 }
 
 /// A byte range of a file on disk.
@@ -126,6 +158,17 @@ pub struct JobStatus {
     /// `interactive` while a viewer is served, `background` for gap filling or once viewers
     /// have been idle (none without a run).
     pub priority: Option<&'static str>,
+    /// `upscaled`, or `fallback` for the cheap variant of an upscaled job.
+    pub role: Role,
+    /// The encoder preset of the current (or last) run; faster than configured after the
+    /// encoder fell behind a viewer.
+    pub preset: String,
+    /// The encoder is stopped (SIGSTOP) so that viewers of other jobs get the CPU.
+    pub held: bool,
+    /// The fallback variant (upscaled jobs only).
+    pub fallback: Option<FallbackInfo>,
+    /// The latest adaptations, oldest first: what the job changed to keep viewers playing.
+    pub adaptations: Vec<String>,
 }
 
 /// How the encoder does against a viewer watching in real time.
@@ -157,6 +200,11 @@ pub fn verdict(speed: f64, margin: f64, segment_seconds: u32) -> Verdict {
 pub(crate) enum Control {
     /// A viewer wants this segment: restart the encoder there if it is far away.
     Seek(u32),
+    /// A viewer of the fallback variant is at this segment: an upscaled encoder that it
+    /// overtook jumps ahead of it, so the viewer can switch back up.
+    Overtaken(u32),
+    /// The engine's hold changed (see [`Job::set_hold`]): stop or continue the encoder now.
+    Hold,
     /// Stop for good.
     Cancel,
 }
@@ -181,6 +229,18 @@ struct Live {
     background: bool,
     /// Encode speed smoothed over recent progress reports.
     speed_avg: f64,
+    /// Presets faster than configured that interactive runs use (raised when falling behind).
+    speed_step: u32,
+    /// Preset of the current or last run.
+    preset: String,
+    /// The engine asks the encoder to stay stopped (viewers elsewhere need the CPU).
+    hold: bool,
+    /// The encoder is stopped right now.
+    stopped: bool,
+    /// When a viewer last asked for a segment of the fallback variant (upscaled jobs).
+    fallback_seen: Option<Instant>,
+    /// Latest adaptations, for status.
+    adaptations: VecDeque<String>,
 }
 
 /// What a job needs from the engine to run.
@@ -188,6 +248,8 @@ struct Live {
 pub(crate) struct Tools {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
+    /// Encoder slots of upscaled jobs (fallbacks are cheap and serve stalled viewers: they
+    /// take none).
     pub slots: Arc<Semaphore>,
     /// How long without a segment request before a job's encoder drops to background priority.
     pub viewer_idle: Duration,
@@ -197,8 +259,10 @@ pub(crate) struct Tools {
 #[derive(Debug)]
 pub(crate) struct JobSpec {
     pub id: String,
+    pub role: Role,
     pub plan: EncodePlan,
     pub dir: JobDir,
+    /// Where the finished file goes (a fallback, never saved, carries its upscaled job's).
     pub final_path: PathBuf,
     pub manifest: Manifest,
 }
@@ -207,6 +271,7 @@ pub(crate) struct JobSpec {
 #[derive(Debug)]
 pub struct Job {
     id: String,
+    role: Role,
     plan: EncodePlan,
     dir: JobDir,
     final_path: PathBuf,
@@ -214,6 +279,10 @@ pub struct Job {
     live: Mutex<Live>,
     changed: watch::Sender<u64>,
     control: mpsc::UnboundedSender<Control>,
+    /// The fallback variant (upscaled jobs).
+    fallback: Option<Arc<Job>>,
+    /// The upscaled job a fallback serves, told where its viewers are.
+    parent: OnceLock<Weak<Job>>,
 }
 
 /// How far ahead of the encoder a request may be before the encoder jumps there instead.
@@ -222,28 +291,50 @@ const AHEAD_LIMIT_SECONDS: f64 = 24.0;
 const BACKGROUND_NICE: i32 = 10;
 /// Runs that die without writing a segment before the job gives up.
 const MAX_FRUITLESS_RUNS: u32 = 2;
+/// A fallback encoder stops (SIGSTOP) this far ahead of its viewer and continues at half of it.
+const FALLBACK_LOOKAHEAD_SECONDS: f64 = 24.0;
+/// A fallback encoder nobody asked anything of for this long ends its run.
+const FALLBACK_IDLE: Duration = Duration::from_secs(15);
+/// A fallback request this recent means a viewer is on the fallback.
+const FALLBACK_ACTIVE: Duration = Duration::from_secs(10);
+/// How far ahead of a viewer an overtaken upscaled encoder restarts, so it is ahead again.
+const OVERTAKE_LEAD_SECONDS: f64 = 8.0;
+/// Consecutive one-second checks with a `falling_behind` verdict before a faster preset.
+const BEHIND_CHECKS: u32 = 3;
+/// Adaptations kept for status.
+const ADAPTATIONS_KEPT: usize = 8;
 
 enum RunEnd {
     Exited(Exit),
     Seek(u32),
+    /// A fallback run whose viewers went away.
+    Idle,
 }
 
 impl Job {
     /// Creates the job from what is on disk (segments, a finished file) and starts its driver.
-    pub(crate) fn launch(spec: JobSpec, start_segment: u32, tools: Tools, paused: bool) -> Arc<Job> {
-        let JobSpec { id, plan, dir, final_path, manifest } = spec;
+    pub(crate) fn launch(
+        spec: JobSpec,
+        start_segment: u32,
+        tools: Tools,
+        paused: bool,
+        fallback: Option<Arc<Job>>,
+    ) -> Arc<Job> {
+        let JobSpec { id, role, plan, dir, final_path, manifest } = spec;
         let timeline = plan.timeline;
         dir.remove_partials();
         let mut segments = SegmentSet::new(timeline.count());
         for k in dir.scan_segments(timeline.count()) {
             segments.mark(k);
         }
-        let previous = dir.read_manifest();
+        let previous = if role == Role::Upscaled { dir.read_manifest() } else { None };
         let finished = previous
             .as_ref()
             .filter(|m| m.final_path.as_deref() == Some(final_path.as_path()) && final_path.is_file())
             .map(|m| m.final_offsets.clone())
             .filter(|o| !o.is_empty());
+        // A fallback waits for its first request.
+        let paused = paused || role == Role::Fallback;
         let state = match (finished.is_some(), paused) {
             (true, _) => JobState::Done,
             (false, true) => JobState::Paused,
@@ -252,8 +343,10 @@ impl Job {
         let has_init = dir.init().is_file();
         let (changed, _) = watch::channel(0u64);
         let (control, control_rx) = mpsc::unbounded_channel();
+        let preset = plan.preset().to_owned();
         let job = Arc::new(Job {
             id,
+            role,
             plan,
             dir,
             final_path,
@@ -269,15 +362,27 @@ impl Job {
                 final_offsets: finished.unwrap_or_default(),
                 has_init,
                 viewer: None,
-                last_activity: std::time::Instant::now(),
+                last_activity: Instant::now(),
                 background: false,
                 speed_avg: 0.0,
+                speed_step: 0,
+                preset,
+                hold: false,
+                stopped: false,
+                fallback_seen: None,
+                adaptations: VecDeque::new(),
             }),
             changed,
             control,
+            fallback,
+            parent: OnceLock::new(),
         });
+        if let Some(f) = &job.fallback {
+            let _ = f.parent.set(Arc::downgrade(&job));
+        }
         if state != JobState::Done {
-            if let Err(e) = job.dir.write_manifest(&job.manifest) {
+            let manifest = if role == Role::Upscaled { job.dir.write_manifest(&job.manifest) } else { Ok(()) };
+            if let Err(e) = manifest {
                 job.finish(Err(e));
             } else {
                 tokio::spawn(job.clone().drive(start_segment.min(timeline.count() - 1), tools, control_rx));
@@ -306,23 +411,93 @@ impl Job {
         self.live.lock().state
     }
 
+    /// What the job is for.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The fallback variant of an upscaled job.
+    pub fn fallback(&self) -> Option<&Arc<Job>> {
+        self.fallback.as_ref()
+    }
+
+    /// Seconds of ready video from segment `from` on.
+    fn ready_ahead(&self, l: &Live, from: u32) -> f64 {
+        let t = &self.plan.timeline;
+        if l.state == JobState::Done {
+            return t.duration - t.start(from);
+        }
+        let end = (from..t.count())
+            .take_while(|&k| l.segments.is_ready(k))
+            .last()
+            .map_or(t.start(from), |k| t.start(k) + t.duration_of(k));
+        end - t.start(from)
+    }
+
+    /// The verdict of a running job with a viewer.
+    fn verdict_of(&self, l: &Live) -> Option<Verdict> {
+        let margin = l.viewer.map(|v| self.ready_ahead(l, v))?;
+        match l.state {
+            JobState::Done => Some(Verdict::Ahead),
+            JobState::Running => Some(verdict(l.speed_avg, margin, self.plan.timeline.segment_seconds)),
+            _ => None,
+        }
+    }
+
+    /// Whether this job's encoder serves a viewer and cannot keep up: other jobs' background
+    /// encoders should then give it the CPU.
+    pub fn starved(&self) -> bool {
+        let l = self.live.lock();
+        l.run.is_some() && !l.background && !l.stopped && self.verdict_of(&l) == Some(Verdict::FallingBehind)
+    }
+
+    /// Whether the current run is background work (gap filling, or no viewer lately).
+    pub fn is_background(&self) -> bool {
+        let l = self.live.lock();
+        l.run.is_some() && l.background
+    }
+
+    /// Asks the encoder to stop (SIGSTOP) or continue, for the viewers of other jobs.
+    pub fn set_hold(&self, hold: bool) {
+        let changed = {
+            let mut l = self.live.lock();
+            std::mem::replace(&mut l.hold, hold) != hold
+        };
+        if changed {
+            let _ = self.control.send(Control::Hold);
+        }
+    }
+
+    fn note(&self, l: &mut Live, text: String) {
+        tracing::info!(job = %self.id, "{text}");
+        if l.adaptations.len() == ADAPTATIONS_KEPT {
+            l.adaptations.pop_front();
+        }
+        l.adaptations.push_back(text);
+    }
+
+    /// A viewer of this job's fallback is at segment `k`: it counts as this job's viewer, and an
+    /// encoder it overtook jumps ahead of it.
+    fn viewer_on_fallback(&self, k: u32) {
+        {
+            let mut l = self.live.lock();
+            l.viewer = Some(k);
+            l.last_activity = Instant::now();
+            if l.fallback_seen.is_none_or(|t| t.elapsed() > FALLBACK_ACTIVE) {
+                self.note(&mut l, format!("viewer on the fallback variant from segment {k}"));
+            }
+            l.fallback_seen = Some(Instant::now());
+        }
+        let _ = self.control.send(Control::Overtaken(k));
+    }
+
     /// A snapshot for status JSON.
     pub fn status(&self) -> JobStatus {
         let l = self.live.lock();
         let count = self.plan.timeline.count();
         let ready = if l.state == JobState::Done { count } else { l.segments.ready_count() };
         let remaining = (count - ready) as f64 * self.plan.timeline.segment_seconds as f64;
-        let margin = l.viewer.map(|v| {
-            let t = &self.plan.timeline;
-            if l.state == JobState::Done {
-                return t.duration - t.start(v);
-            }
-            let end = (v..count)
-                .take_while(|&k| l.segments.is_ready(k))
-                .last()
-                .map_or(t.start(v), |k| t.start(k) + t.duration_of(k));
-            end - t.start(v)
-        });
+        let margin = l.viewer.map(|v| self.ready_ahead(&l, v));
         let eta_seconds = match l.state {
             JobState::Done => Some(0.0),
             JobState::Running if l.speed > 0.0 => Some(remaining / l.speed),
@@ -353,18 +528,27 @@ impl Job {
             final_path: (l.state == JobState::Done).then(|| self.final_path.clone()),
             error: l.error.clone(),
             realtime_margin_seconds: margin,
-            verdict: match (l.state, margin) {
-                (JobState::Done, Some(_)) => Some(Verdict::Ahead),
-                (JobState::Running, Some(m)) => Some(verdict(l.speed_avg, m, self.plan.timeline.segment_seconds)),
-                _ => None,
-            },
+            verdict: self.verdict_of(&l),
             priority: l.run.map(|_| if l.background { "background" } else { "interactive" }),
+            role: self.role,
+            preset: l.preset.clone(),
+            held: l.stopped && l.hold,
+            fallback: self.fallback.as_ref().map(|f| FallbackInfo {
+                job_id: f.id.clone(),
+                width: f.plan.profile.width,
+                height: f.plan.profile.height,
+                codecs: f.plan.codecs(),
+                bandwidth: f.plan.bandwidth(),
+                segments_ready: f.live.lock().segments.ready_count(),
+                active: l.fallback_seen.is_some_and(|t| t.elapsed() < FALLBACK_ACTIVE),
+            }),
+            adaptations: l.adaptations.iter().cloned().collect(),
         }
     }
 
     /// Records viewer activity (a new viewer joined): keeps the encoder at interactive priority.
     pub fn touch(&self) {
-        self.live.lock().last_activity = std::time::Instant::now();
+        self.live.lock().last_activity = Instant::now();
     }
 
     /// Wakes a paused job, starting at segment `k`.
@@ -372,9 +556,12 @@ impl Job {
         let _ = self.control.send(Control::Seek(k));
     }
 
-    /// Asks the job to stop; its ffmpeg is killed and waiters are released.
+    /// Asks the job (and its fallback) to stop; its ffmpeg is killed and waiters are released.
     pub fn cancel(&self) {
         let _ = self.control.send(Control::Cancel);
+        if let Some(f) = &self.fallback {
+            f.cancel();
+        }
     }
 
     fn update(&self, f: impl FnOnce(&mut Live)) {
@@ -444,7 +631,10 @@ impl Job {
         {
             let mut l = self.live.lock();
             l.viewer = Some(k);
-            l.last_activity = std::time::Instant::now();
+            l.last_activity = Instant::now();
+        }
+        if let Some(parent) = self.parent.get().and_then(Weak::upgrade) {
+            parent.viewer_on_fallback(k);
         }
         let mut rx = self.changed.subscribe();
         let mut asked = false;
@@ -552,42 +742,75 @@ impl Job {
         self.finish(result);
     }
 
+    /// Waits, paused, for a viewer's request (a fallback between viewers, a job found on disk).
+    async fn wait_for_request(&self, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<u32> {
+        self.update(|l| {
+            l.state = JobState::Paused;
+            l.run = None;
+            l.fps = 0.0;
+            l.speed = 0.0;
+        });
+        loop {
+            match rx.recv().await {
+                Some(Control::Seek(k)) => {
+                    self.update(|l| l.state = JobState::Queued);
+                    return Ok(k);
+                }
+                Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while paused")),
+                Some(Control::Overtaken(_) | Control::Hold) => {}
+            }
+        }
+    }
+
     async fn encode_all(&self, want: &mut u32, tools: &Tools, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<()> {
         if self.state() == JobState::Paused {
-            match rx.recv().await {
-                Some(Control::Seek(k)) => *want = k,
-                Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while paused")),
-            }
-            self.update(|l| l.state = JobState::Queued);
+            *want = self.wait_for_request(rx).await?;
         }
-        let _permit = loop {
-            tokio::select! {
-                permit = tools.slots.clone().acquire_owned() => {
-                    break permit.map_err(|_| Error::new(ErrorCode::ShuttingDown, "engine is shutting down"))?;
+        let fallback = self.role == Role::Fallback;
+        let _permit = if fallback {
+            None
+        } else {
+            Some(loop {
+                tokio::select! {
+                    permit = tools.slots.clone().acquire_owned() => {
+                        break permit.map_err(|_| Error::new(ErrorCode::ShuttingDown, "engine is shutting down"))?;
+                    }
+                    msg = rx.recv() => match msg {
+                        Some(Control::Seek(k)) => *want = k,
+                        Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
+                        Some(Control::Overtaken(_) | Control::Hold) => {}
+                    },
                 }
-                msg = rx.recv() => match msg {
-                    Some(Control::Seek(k)) => *want = k,
-                    Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
-                },
-            }
+            })
         };
         let mut fruitless = 0;
         // Runs at or after where a viewer last asked serve viewers; runs that go back to fill
         // earlier gaps are background work and yield the CPU to them.
         let mut viewer_from = *want;
         loop {
-            let (first, end) = {
+            let next = {
                 let l = self.live.lock();
-                match l.segments.next_missing(*want) {
-                    None => return Ok(()),
-                    Some(first) => (first, l.segments.next_ready_after(first)),
+                // A fallback only ever encodes forward from its viewer; gaps behind are nobody's.
+                l.segments.next_missing(*want).filter(|&k| !fallback || k >= *want).map(|first| (first, l.segments.next_ready_after(first)))
+            };
+            let (first, end) = match next {
+                Some(run) => run,
+                None if fallback => {
+                    *want = self.wait_for_request(rx).await?;
+                    viewer_from = *want;
+                    continue;
                 }
+                None => return Ok(()),
             };
             let before = self.live.lock().segments.ready_count();
             match self.run_once(first, end, tools, rx, first < viewer_from).await? {
                 RunEnd::Seek(k) => {
                     *want = k;
                     viewer_from = k;
+                }
+                RunEnd::Idle => {
+                    *want = self.wait_for_request(rx).await?;
+                    viewer_from = *want;
                 }
                 RunEnd::Exited(exit) => {
                     self.mark_existing();
@@ -596,7 +819,7 @@ impl Job {
                     let progressed = l.segments.ready_count() > before;
                     drop(l);
                     if filled {
-                        *want = end.unwrap_or(0);
+                        *want = end.unwrap_or(if fallback { self.plan.timeline.count() } else { 0 });
                         fruitless = 0;
                         continue;
                     }
@@ -677,6 +900,29 @@ impl Job {
         k < first || end.is_some_and(|e| k >= e) || k > frontier + ahead
     }
 
+    /// Whether the encoder should be stopped now: the engine holds it for other jobs'
+    /// viewers, or a fallback is far enough ahead of its viewer (with hysteresis, so a stopped
+    /// fallback continues once half of its lead is watched).
+    fn wants_stop(&self, stopped: bool, first: u32) -> bool {
+        let l = self.live.lock();
+        let ahead = || self.ready_ahead(&l, l.viewer.unwrap_or(first));
+        let limit = if stopped { FALLBACK_LOOKAHEAD_SECONDS / 2.0 } else { FALLBACK_LOOKAHEAD_SECONDS };
+        l.hold || (self.role == Role::Fallback && ahead() > limit)
+    }
+
+    /// Where an upscaled run restarts when a viewer of the fallback has overtaken it: ahead of
+    /// the viewer, so the viewer can switch back up. None while the run is not behind.
+    fn overtaken_restart(&self, k: u32, first: u32) -> Option<u32> {
+        let l = self.live.lock();
+        let count = self.plan.timeline.count();
+        let frontier = (first..count).take_while(|&j| l.segments.is_ready(j)).last().map_or(first, |j| j + 1);
+        if self.role == Role::Fallback || first > k || frontier > k {
+            return None;
+        }
+        let lead = (OVERTAKE_LEAD_SECONDS / self.plan.timeline.segment_seconds as f64).ceil() as u32;
+        l.segments.next_missing((k + lead).min(count - 1))
+    }
+
     async fn run_once(
         &self,
         first: u32,
@@ -685,17 +931,25 @@ impl Job {
         rx: &mut mpsc::UnboundedReceiver<Control>,
         gap_fill: bool,
     ) -> Result<RunEnd> {
+        let fallback = self.role == Role::Fallback;
         // Viewers get the CPU first: gap filling, and runs nobody has asked for lately, yield.
+        // A fallback always serves a viewer who would otherwise wait.
         let wanted_nice = || {
             let l = self.live.lock();
-            if gap_fill || l.last_activity.elapsed() > tools.viewer_idle {
+            if !fallback && (gap_fill || l.last_activity.elapsed() > tools.viewer_idle) {
                 BACKGROUND_NICE
             } else {
                 0
             }
         };
         let mut nice = wanted_nice();
-        let args = self.plan.encode_args(first, end);
+        // Faster presets are for keeping up with a viewer; background work keeps the
+        // configured quality.
+        let step = if nice == 0 && !fallback { self.live.lock().speed_step } else { self.plan.speed_step };
+        let plan = EncodePlan { speed_step: step, ..self.plan.clone() };
+        let args = plan.encode_args(first, end);
+        // A fallback's folder goes when its upscaled job is saved, and comes back on demand.
+        std::fs::create_dir_all(&self.dir.path).map_err(|e| Error::io("cannot create", &self.dir.path, e))?;
         let log = std::fs::File::create(self.dir.log(first))
             .map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
         tracing::info!(job = %self.id, first, ?end, nice, "starting ffmpeg: {}", crate::plan::display_args(&tools.ffmpeg, &args));
@@ -709,7 +963,14 @@ impl Job {
             l.run = Some((first, end));
             l.position = run_start;
             l.background = nice > 0;
+            l.preset = plan.preset().to_owned();
+            // The new run's speed is measured afresh: the verdict must judge this preset.
+            l.speed_avg = 0.0;
+            l.stopped = false;
         });
+        let started = Instant::now();
+        let mut stopped = false;
+        let mut behind = 0;
         let mut priority_check = tokio::time::interval(Duration::from_secs(1));
         let mut lines = child.take_stdout().map(|s| tokio::io::BufReader::new(s).lines());
         let mut parser = ProgressParser::default();
@@ -733,13 +994,54 @@ impl Job {
                         if child.set_nice(want) {
                             tracing::info!(job = %self.id, nice = want, "encoder priority changed");
                             nice = want;
-                            self.update(|l| l.background = want > 0);
+                            self.update(|l| {
+                                l.background = want > 0;
+                                if want > 0 { l.speed_step = 0; }
+                            });
                         } else if want < nice {
                             // Raising priority back needs privileges: a new run starts at
                             // normal priority where the viewer is.
                             child.kill().await;
                             self.mark_existing();
                             let k = self.live.lock().viewer.unwrap_or(first);
+                            return Ok(RunEnd::Seek(k));
+                        }
+                    }
+                    let stop = self.wants_stop(stopped, first);
+                    if stop != stopped {
+                        child.suspend(stop);
+                        stopped = stop;
+                        self.update(|l| {
+                            l.stopped = stop;
+                            if l.hold || !fallback {
+                                let text = if stop { "encoder stopped: viewers of other jobs need the CPU" } else { "encoder continued" };
+                                self.note(l, text.to_owned());
+                            }
+                        });
+                    }
+                    if fallback && self.live.lock().last_activity.elapsed() > FALLBACK_IDLE {
+                        child.kill().await;
+                        self.mark_existing();
+                        return Ok(RunEnd::Idle);
+                    }
+                    // Falling behind a viewer: first a faster preset, from where the run is.
+                    let falling = nice == 0
+                        && !fallback
+                        && !stopped
+                        && self.verdict_of(&self.live.lock()) == Some(Verdict::FallingBehind);
+                    behind = if falling { behind + 1 } else { 0 };
+                    if behind >= BEHIND_CHECKS && started.elapsed() >= Duration::from_secs(5) {
+                        if let Some(faster) = plan.faster() {
+                            child.kill().await;
+                            self.mark_existing();
+                            let mut l = self.live.lock();
+                            let k = l.segments.next_missing(first).unwrap_or(first);
+                            let text = format!(
+                                "falling behind the viewer at {:.2}x real time: preset {} -> {} from segment {k}",
+                                l.speed_avg, plan.preset(), faster.preset()
+                            );
+                            self.note(&mut l, text);
+                            l.speed_step = faster.speed_step;
                             return Ok(RunEnd::Seek(k));
                         }
                     }
@@ -754,6 +1056,14 @@ impl Job {
                         self.mark_existing();
                         return Ok(RunEnd::Seek(k));
                     },
+                    Some(Control::Overtaken(k)) => if let Some(to) = self.overtaken_restart(k, first) {
+                        child.kill().await;
+                        self.mark_existing();
+                        let mut l = self.live.lock();
+                        self.note(&mut l, format!("the viewer overtook the encoder at segment {k}: restarting it ahead, at {to}"));
+                        return Ok(RunEnd::Seek(to));
+                    },
+                    Some(Control::Hold) => priority_check.reset_immediately(),
                     Some(Control::Cancel) | None => {
                         child.kill().await;
                         self.mark_existing();
@@ -761,6 +1071,18 @@ impl Job {
                     }
                 },
             }
+        }
+    }
+
+    /// Frees an idle fallback's segments once its upscaled job is saved; a later request
+    /// makes them again.
+    fn discard_if_idle(&self) {
+        let mut l = self.live.lock();
+        if l.state == JobState::Paused {
+            // Under the lock: a request cannot start a run in the folder being removed.
+            self.dir.wipe();
+            l.segments = SegmentSet::new(self.plan.timeline.count());
+            l.has_init = false;
         }
     }
 
@@ -840,6 +1162,9 @@ impl Job {
         self.dir.write_manifest(&manifest)?;
         self.update(|l| l.final_offsets = offsets);
         self.dir.remove_segments();
+        if let Some(f) = &self.fallback {
+            f.discard_if_idle();
+        }
         tracing::info!(job = %self.id, path = %self.final_path.display(), "finished file verified");
         Ok(())
     }

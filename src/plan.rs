@@ -105,6 +105,19 @@ pub struct EncodePlan {
     pub vaapi_device: String,
     /// An mpv-style GLSL shader run by libplacebo instead of lanczos (FSRCNNX, Anime4K, ...).
     pub shader: Option<PathBuf>,
+    /// How many encoder presets faster than the configured one this plan runs (0: as
+    /// configured); raised when the encoder falls behind a viewer.
+    pub speed_step: u32,
+}
+
+/// H.264 level for an output height, as the `-level` value and the RFC 6381 level byte: the
+/// encoder is told the level the master playlist announces, so CODECS matches the stream.
+fn h264_level(height: u32) -> (&'static str, &'static str) {
+    match height {
+        0..=1088 => ("4.0", "28"),
+        1089..=1440 => ("5.0", "32"),
+        _ => ("5.1", "33"),
+    }
 }
 
 /// Escapes a value for a filter option inside a filter graph (two levels of ffmpeg escaping),
@@ -130,6 +143,43 @@ impl EncodePlan {
 
     fn ten_bit(&self) -> bool {
         self.profile.bit_depth >= 10
+    }
+
+    /// The encoder presets of this backend from the configured one to the fastest.
+    fn preset_ladder(&self) -> Vec<&str> {
+        match self.backend {
+            Backend::Cpu | Backend::Auto => {
+                let at = crate::config::PRESETS.iter().position(|p| *p == self.cpu_preset).unwrap_or(0);
+                crate::config::PRESETS[..=at].iter().rev().copied().collect()
+            }
+            Backend::Nvenc => vec!["p5", "p3", "p1"],
+            Backend::Qsv => vec!["medium", "fast", "veryfast"],
+            // VAAPI has no speed preset: its only lever is the fallback variant.
+            Backend::Vaapi => vec![""],
+        }
+    }
+
+    /// The encoder preset this plan runs with (empty for VAAPI, which has none).
+    pub fn preset(&self) -> &str {
+        let ladder = self.preset_ladder();
+        ladder[(self.speed_step as usize).min(ladder.len() - 1)]
+    }
+
+    /// The same plan one preset faster, if the backend has a faster one.
+    pub fn faster(&self) -> Option<EncodePlan> {
+        ((self.speed_step as usize + 1) < self.preset_ladder().len())
+            .then(|| EncodePlan { speed_step: self.speed_step + 1, ..self.clone() })
+    }
+
+    /// The cheap variant viewers fall back to when the upscale cannot keep up: the same
+    /// timeline and segment boundaries at the source's size, with the fastest preset and no
+    /// shader.
+    pub fn fallback(&self) -> EncodePlan {
+        let profile =
+            Profile { width: (self.media.width & !1).max(2), height: (self.media.height & !1).max(2), ..self.profile };
+        let mut plan = EncodePlan { profile, shader: None, speed_step: 0, ..self.clone() };
+        plan.speed_step = plan.preset_ladder().len() as u32 - 1;
+        plan
     }
 
     /// The ffmpeg arguments (without the program) for a run that starts at segment `first` and
@@ -264,17 +314,19 @@ impl EncodePlan {
         push(&mut a, &["-vf", &self.video_filter()]);
         match self.backend {
             Backend::Cpu | Backend::Auto if h264 => {
-                push(&mut a, &["-c:v", "libx264", "-preset", &self.cpu_preset, "-crf", "20", "-profile:v", "high"])
+                let level = h264_level(self.profile.height).0;
+                push(&mut a, &["-c:v", "libx264", "-preset", self.preset(), "-crf", "20", "-profile:v", "high"]);
+                push(&mut a, &["-level:v", level]);
             }
             Backend::Cpu | Backend::Auto => {
-                push(&mut a, &["-c:v", "libx265", "-preset", &self.cpu_preset, "-crf", "22", "-forced-idr", "1"])
+                push(&mut a, &["-c:v", "libx265", "-preset", self.preset(), "-crf", "22", "-forced-idr", "1"])
             }
             Backend::Nvenc => {
                 if ten && !h264 {
                     push(&mut a, &["-profile:v", "main10"]);
                 }
                 // NVENC ignores -crf: constant quality is -rc vbr -cq with no bitrate cap.
-                push(&mut a, &["-c:v", if h264 { "h264_nvenc" } else { "hevc_nvenc" }, "-preset", "p5", "-tune", "hq"]);
+                push(&mut a, &["-c:v", if h264 { "h264_nvenc" } else { "hevc_nvenc" }, "-preset", self.preset(), "-tune", "hq"]);
                 push(&mut a, &["-rc", "vbr", "-cq", "23", "-b:v", "0", "-forced-idr", "1", "-no-scenecut", "1"]);
             }
             Backend::Vaapi => {
@@ -282,7 +334,7 @@ impl EncodePlan {
             }
             Backend::Qsv => push(
                 &mut a,
-                &["-c:v", if h264 { "h264_qsv" } else { "hevc_qsv" }, "-preset", "medium", "-global_quality", "23"],
+                &["-c:v", if h264 { "h264_qsv" } else { "hevc_qsv" }, "-preset", self.preset(), "-global_quality", "23"],
             ),
         }
         if self.backend == Backend::Qsv {
@@ -331,9 +383,7 @@ impl EncodePlan {
     pub fn codecs(&self) -> String {
         let Profile { codec, height, .. } = self.profile;
         let video = match codec {
-            Codec::H264 if height <= 1088 => "avc1.640028".to_owned(),
-            Codec::H264 if height <= 1440 => "avc1.640032".to_owned(),
-            Codec::H264 => "avc1.640033".to_owned(),
+            Codec::H264 => format!("avc1.6400{}", h264_level(height).1),
             Codec::Hevc => {
                 let profile = if self.ten_bit() { "2.4" } else { "1.6" };
                 let level = if height <= 1088 { 120 } else { 153 };
@@ -479,6 +529,47 @@ mod tests {
             cpu_preset: "veryfast".into(),
             vaapi_device: "/dev/dri/renderD128".into(),
             shader: None,
+            speed_step: 0,
+        }
+    }
+
+    #[test]
+    fn faster_steps_walk_the_preset_ladder_and_stop() {
+        let p = plan(Backend::Cpu, Codec::H264, 8);
+        assert_eq!(p.preset(), "veryfast");
+        let names: Vec<String> =
+            std::iter::successors(Some(p), |p| p.faster()).map(|p| p.preset().to_owned()).collect();
+        assert_eq!(names, ["veryfast", "superfast", "ultrafast"]);
+        let nvenc: Vec<String> = std::iter::successors(Some(plan(Backend::Nvenc, Codec::Hevc, 8)), |p| p.faster())
+            .map(|p| p.preset().to_owned())
+            .collect();
+        assert_eq!(nvenc, ["p5", "p3", "p1"]);
+        assert!(plan(Backend::Vaapi, Codec::H264, 8).faster().is_none());
+    }
+
+    #[test]
+    fn fallback_keeps_the_timeline_at_the_source_size() {
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        p.shader = Some("/s.glsl".into());
+        let f = p.fallback();
+        assert_eq!((f.profile.width, f.profile.height), (320, 180));
+        assert_eq!(f.timeline, p.timeline);
+        assert_eq!(f.preset(), "ultrafast");
+        assert!(f.shader.is_none());
+        let line = display_args(Path::new("ffmpeg"), &f.encode_args(0, None));
+        assert!(line.contains("scale=320:180:flags=lanczos"), "{line}");
+        assert!(f.bandwidth() < p.bandwidth());
+        assert_eq!(f.codecs(), "avc1.640028,mp4a.40.2");
+    }
+
+    #[test]
+    fn h264_level_in_the_argv_is_the_one_codecs_announces() {
+        for (height, level, codecs) in [(360, "4.0", "avc1.640028"), (1440, "5.0", "avc1.640032"), (2160, "5.1", "avc1.640033")] {
+            let mut p = plan(Backend::Cpu, Codec::H264, 8);
+            p.profile.height = height;
+            let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+            assert!(line.contains(&format!("-level:v {level} ")), "{line}");
+            assert!(p.codecs().starts_with(codecs));
         }
     }
 

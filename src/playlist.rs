@@ -103,12 +103,39 @@ pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String
     out
 }
 
-/// A master playlist with one variant pointing at `main.m3u8`.
-pub fn master_playlist(bandwidth: u64, width: u32, height: u32, codecs: &str, query: &str) -> String {
-    format!(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={width}x{height},CODECS=\"{codecs}\"\n{}\n",
-        with_query("main.m3u8", query)
-    )
+/// One variant of a master playlist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// Peak bitrate estimate, bits/s.
+    pub bandwidth: u64,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// RFC 6381 codecs.
+    pub codecs: String,
+    /// Its media playlist, relative to the master playlist.
+    pub uri: String,
+}
+
+/// A master playlist listing `variants` in order (players start with the first), `query`
+/// appended to every URI.
+pub fn master_playlist(variants: &[Variant], container: Container, query: &str) -> String {
+    // fMP4 segments need version 7 (EXT-X-MAP in a media playlist without I-frames-only).
+    let version = if container == Container::Mp4 { 7 } else { 3 };
+    let mut out = format!("#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for v in variants {
+        let _ = write!(
+            out,
+            "#EXT-X-STREAM-INF:BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{}\"\n{}\n",
+            v.bandwidth,
+            v.width,
+            v.height,
+            v.codecs,
+            with_query(&v.uri, query)
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -84,6 +84,16 @@ impl Child {
         }
     }
 
+    /// Stops (`SIGSTOP`) or continues (`SIGCONT`) the whole group. A stopped ffmpeg keeps its
+    /// files as they are: complete segments stay complete, the one in progress stays under its
+    /// temp name, so a later kill or continue is as safe as ever.
+    pub fn suspend(&self, stop: bool) {
+        if self.pgid > 0 && !self.exited {
+            let signal = if stop { nix::sys::signal::Signal::SIGSTOP } else { nix::sys::signal::Signal::SIGCONT };
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.pgid), signal);
+        }
+    }
+
     /// Changes the CPU priority of the whole group; false when not allowed (raising priority
     /// back needs CAP_SYS_NICE) or already gone.
     pub fn set_nice(&self, nice: i32) -> bool {
@@ -136,6 +146,38 @@ mod tests {
         }
         assert!(!alive(grandchild), "grandchild survived the group kill");
         assert_ne!(child.wait().await, Exit::Success, "waiting twice is safe");
+    }
+
+    /// The state letter of /proc/PID/stat (R, S, T for stopped, Z).
+    fn state(pid: i32) -> char {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().and_then(|r| r.trim_start().chars().next()))
+            .unwrap_or('?')
+    }
+
+    #[tokio::test]
+    async fn suspend_stops_and_continues_and_a_stopped_child_can_be_killed() {
+        let args: Vec<OsString> = vec!["30".into()];
+        let mut child = spawn(Path::new("/bin/sleep"), &args, Stdio::null(), Stdio::null(), 0).unwrap();
+        let pid = child.pgid;
+        child.suspend(true);
+        let wait_for = |want: char| async move {
+            for _ in 0..200 {
+                if state(pid) == want {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            false
+        };
+        assert!(wait_for('T').await, "not stopped: {}", state(pid));
+        child.suspend(false);
+        assert!(wait_for('S').await, "not continued: {}", state(pid));
+        child.suspend(true);
+        assert!(wait_for('T').await);
+        assert_ne!(child.kill().await, Exit::Success, "a stopped child dies of SIGKILL");
+        assert!(!alive(pid));
     }
 
     #[tokio::test]
