@@ -134,8 +134,7 @@ async fn hold_for_viewers(shared: Weak<Shared>) {
     loop {
         tick.tick().await;
         let Some(shared) = shared.upgrade() else { return };
-        let jobs: Vec<Arc<Job>> =
-            shared.jobs.lock().values().filter(|j| j.role() == Role::Upscaled).cloned().collect();
+        let jobs: Vec<Arc<Job>> = shared.jobs.lock().values().filter(|j| j.role() == Role::Upscaled).cloned().collect();
         let starving = jobs.iter().any(|j| j.starved());
         for j in &jobs {
             j.set_hold(starving && j.is_background());

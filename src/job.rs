@@ -224,7 +224,9 @@ struct Live {
     /// Last segment a viewer asked for.
     viewer: Option<u32>,
     /// When a viewer last asked for anything (or the job started).
-    last_activity: std::time::Instant,
+    last_activity: Instant,
+    /// Segment requests waiting right now: a viewer who waits is not idle.
+    waiters: u32,
     /// The current run encodes at background priority.
     background: bool,
     /// Encode speed smoothed over recent progress reports.
@@ -241,6 +243,24 @@ struct Live {
     fallback_seen: Option<Instant>,
     /// Latest adaptations, for status.
     adaptations: VecDeque<String>,
+}
+
+impl Live {
+    /// No viewer asked anything for `idle` and none is waiting.
+    fn idle_for(&self, idle: Duration) -> bool {
+        self.waiters == 0 && self.last_activity.elapsed() > idle
+    }
+}
+
+/// Counts a segment request as waiting until it ends; its end is viewer activity too.
+struct Waiting<'a>(&'a Mutex<Live>);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut l = self.0.lock();
+        l.waiters -= 1;
+        l.last_activity = Instant::now();
+    }
 }
 
 /// What a job needs from the engine to run.
@@ -363,6 +383,7 @@ impl Job {
                 has_init,
                 viewer: None,
                 last_activity: Instant::now(),
+                waiters: 0,
                 background: false,
                 speed_avg: 0.0,
                 speed_step: 0,
@@ -632,7 +653,9 @@ impl Job {
             let mut l = self.live.lock();
             l.viewer = Some(k);
             l.last_activity = Instant::now();
+            l.waiters += 1;
         }
+        let _waiting = Waiting(&self.live);
         if let Some(parent) = self.parent.get().and_then(Weak::upgrade) {
             parent.viewer_on_fallback(k);
         }
@@ -791,7 +814,10 @@ impl Job {
             let next = {
                 let l = self.live.lock();
                 // A fallback only ever encodes forward from its viewer; gaps behind are nobody's.
-                l.segments.next_missing(*want).filter(|&k| !fallback || k >= *want).map(|first| (first, l.segments.next_ready_after(first)))
+                l.segments
+                    .next_missing(*want)
+                    .filter(|&k| !fallback || k >= *want)
+                    .map(|first| (first, l.segments.next_ready_after(first)))
             };
             let (first, end) = match next {
                 Some(run) => run,
@@ -936,7 +962,7 @@ impl Job {
         // A fallback always serves a viewer who would otherwise wait.
         let wanted_nice = || {
             let l = self.live.lock();
-            if !fallback && (gap_fill || l.last_activity.elapsed() > tools.viewer_idle) {
+            if !fallback && (gap_fill || l.idle_for(tools.viewer_idle)) {
                 BACKGROUND_NICE
             } else {
                 0
@@ -1019,7 +1045,7 @@ impl Job {
                             }
                         });
                     }
-                    if fallback && self.live.lock().last_activity.elapsed() > FALLBACK_IDLE {
+                    if fallback && self.live.lock().idle_for(FALLBACK_IDLE) {
                         child.kill().await;
                         self.mark_existing();
                         return Ok(RunEnd::Idle);

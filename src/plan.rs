@@ -326,7 +326,10 @@ impl EncodePlan {
                     push(&mut a, &["-profile:v", "main10"]);
                 }
                 // NVENC ignores -crf: constant quality is -rc vbr -cq with no bitrate cap.
-                push(&mut a, &["-c:v", if h264 { "h264_nvenc" } else { "hevc_nvenc" }, "-preset", self.preset(), "-tune", "hq"]);
+                push(
+                    &mut a,
+                    &["-c:v", if h264 { "h264_nvenc" } else { "hevc_nvenc" }, "-preset", self.preset(), "-tune", "hq"],
+                );
                 push(&mut a, &["-rc", "vbr", "-cq", "23", "-b:v", "0", "-forced-idr", "1", "-no-scenecut", "1"]);
             }
             Backend::Vaapi => {
@@ -334,7 +337,14 @@ impl EncodePlan {
             }
             Backend::Qsv => push(
                 &mut a,
-                &["-c:v", if h264 { "h264_qsv" } else { "hevc_qsv" }, "-preset", self.preset(), "-global_quality", "23"],
+                &[
+                    "-c:v",
+                    if h264 { "h264_qsv" } else { "hevc_qsv" },
+                    "-preset",
+                    self.preset(),
+                    "-global_quality",
+                    "23",
+                ],
             ),
         }
         if self.backend == Backend::Qsv {
@@ -383,6 +393,11 @@ impl EncodePlan {
     pub fn codecs(&self) -> String {
         let Profile { codec, height, .. } = self.profile;
         let video = match codec {
+            // x264's ultrafast gives up CABAC and 8x8 transforms: the stream is then
+            // Constrained Baseline (profile 66, constraint flags 0 and 1), whatever -profile says.
+            Codec::H264 if matches!(self.backend, Backend::Cpu | Backend::Auto) && self.preset() == "ultrafast" => {
+                format!("avc1.42c0{}", h264_level(height).1)
+            }
             Codec::H264 => format!("avc1.6400{}", h264_level(height).1),
             Codec::Hevc => {
                 let profile = if self.ten_bit() { "2.4" } else { "1.6" };
@@ -559,12 +574,14 @@ mod tests {
         let line = display_args(Path::new("ffmpeg"), &f.encode_args(0, None));
         assert!(line.contains("scale=320:180:flags=lanczos"), "{line}");
         assert!(f.bandwidth() < p.bandwidth());
-        assert_eq!(f.codecs(), "avc1.640028,mp4a.40.2");
+        assert_eq!(f.codecs(), "avc1.42c028,mp4a.40.2", "ultrafast is Constrained Baseline");
     }
 
     #[test]
     fn h264_level_in_the_argv_is_the_one_codecs_announces() {
-        for (height, level, codecs) in [(360, "4.0", "avc1.640028"), (1440, "5.0", "avc1.640032"), (2160, "5.1", "avc1.640033")] {
+        for (height, level, codecs) in
+            [(360, "4.0", "avc1.640028"), (1440, "5.0", "avc1.640032"), (2160, "5.1", "avc1.640033")]
+        {
             let mut p = plan(Backend::Cpu, Codec::H264, 8);
             p.profile.height = height;
             let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));

@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// A small mpv-style hook written for this test (ships nothing third-party).
-const SHADER: &str = "//!HOOK MAIN\n//!BIND HOOKED\n//!DESC jellyscale test: brighten\nvec4 hook() { return HOOKED_tex(HOOKED_pos) * 1.15; }\n";
-
 fn upscale(dir: &Path, src: &Path, shader: Option<PathBuf>) -> PathBuf {
     let cfg = Config { shader_path: shader, ..config(dir, 1) };
     let engine = Engine::new(cfg).unwrap();

@@ -30,6 +30,20 @@ pub fn clip(dir: &Path, name: &str, seconds: f64, size: &str, extra: &[&str]) ->
     path
 }
 
+/// A small mpv-style user shader written for the tests (ships nothing third-party). Run by
+/// libplacebo on mesa's software Vulkan device it is also an encoder far slower than real time.
+pub const SHADER: &str = "//!HOOK MAIN\n//!BIND HOOKED\n//!DESC jellyscale test: brighten\nvec4 hook() { return HOOKED_tex(HOOKED_pos) * 1.15; }\n";
+
+/// Serves job `id` with `jellyscale serve`'s router on 127.0.0.1 inside the engine's runtime;
+/// returns the base URL (ending in `/`).
+pub fn serve_router(engine: &Engine, id: &str) -> String {
+    let app = jellyscale::server::router(engine.handle(), id.to_owned());
+    let listener = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    engine.runtime().spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/")
+}
+
 /// A request to upscale `input` to `codec` with the config's defaults.
 pub fn request(input: &Path, codec: Codec) -> StreamRequest {
     StreamRequest {

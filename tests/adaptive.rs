@@ -1,0 +1,249 @@
+//! Never stutter: the master playlist offers a cheap fallback variant on the same timeline, a
+//! viewer of an encoder too slow for real time switches to it and never waits a whole segment,
+//! and a background job held (SIGSTOP) for a starved viewer still saves a verified file.
+
+mod common;
+
+use common::*;
+use jellyscale::{Codec, Config, Engine, JobState};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn get(url: &str) -> Vec<u8> {
+    let r = reqwest::blocking::Client::new().get(url).timeout(Duration::from_secs(120)).send().expect("http get");
+    assert_eq!(r.status().as_u16(), 200, "{url}");
+    r.bytes().unwrap().to_vec()
+}
+
+fn get_text(url: &str) -> String {
+    String::from_utf8(get(url)).unwrap()
+}
+
+fn status(base: &str) -> serde_json::Value {
+    serde_json::from_str(&get_text(&format!("{base}status"))).unwrap()
+}
+
+/// `(attributes, uri)` of each variant of a master playlist.
+fn variants(master: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = master.lines().collect();
+    lines
+        .windows(2)
+        .filter_map(|w| w[0].strip_prefix("#EXT-X-STREAM-INF:").map(|a| (a.to_owned(), w[1].to_owned())))
+        .collect()
+}
+
+fn attribute<'a>(attributes: &'a str, name: &str) -> &'a str {
+    let at = attributes.find(&format!("{name}=")).unwrap_or_else(|| panic!("{name} missing in {attributes}"));
+    let value = &attributes[at + name.len() + 1..];
+    match value.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"').unwrap()],
+        None => value.split(',').next().unwrap(),
+    }
+}
+
+/// `(duration, uri)` of each segment of a media playlist.
+fn segments(media: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = media.lines().collect();
+    lines
+        .windows(2)
+        .filter_map(|w| w[0].strip_prefix("#EXTINF:").map(|d| (d.trim_end_matches(',').to_owned(), w[1].to_owned())))
+        .collect()
+}
+
+/// The base URL of a variant's media playlist (its segment URIs are relative to it).
+fn variant_base(base: &str, uri: &str) -> String {
+    let path = uri.split('?').next().unwrap();
+    format!("{base}{}", &path[..path.rfind('/').map_or(0, |i| i + 1)])
+}
+
+/// The RFC 6381 codecs of a segment, from what ffprobe finds in it.
+fn probed_codecs(file: &Path) -> (String, u32, u32, f64) {
+    let v = ffprobe_json(file.to_str().unwrap(), "stream=codec_type,codec_name,profile,level,width,height,start_time");
+    let mut codecs = Vec::new();
+    let (mut w, mut h, mut start) = (0, 0, 0.0);
+    for s in v["streams"].as_array().unwrap() {
+        match (s["codec_type"].as_str(), s["codec_name"].as_str()) {
+            (Some("video"), Some("h264")) => {
+                let profile = match s["profile"].as_str() {
+                    Some("High") => "6400",
+                    Some("Main") => "4d00",
+                    // x264 sets constraint flags 0 and 1 for it (ffprobe does not show them).
+                    Some("Constrained Baseline") => "42c0",
+                    other => panic!("unexpected H.264 profile {other:?}"),
+                };
+                codecs.push(format!("avc1.{profile}{:02x}", s["level"].as_u64().unwrap()));
+                w = s["width"].as_u64().unwrap() as u32;
+                h = s["height"].as_u64().unwrap() as u32;
+                start = s["start_time"].as_str().unwrap().parse().unwrap();
+            }
+            (Some("audio"), Some("aac")) => codecs.push("mp4a.40.2".to_owned()),
+            other => panic!("unexpected stream {other:?}"),
+        }
+    }
+    (codecs.join(","), w, h, start)
+}
+
+#[test]
+fn master_playlist_variants_share_one_timeline_and_announce_what_ffprobe_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 9.0, "320x180", &[]);
+    let engine = Engine::new(config(dir.path(), 2)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let base = serve_router(&engine, &st.job_id);
+
+    let master = get_text(&format!("{base}master.m3u8?ApiKey=k"));
+    let variants = variants(&master);
+    assert_eq!(variants.len(), 2, "{master}");
+    assert!(variants.iter().all(|(_, uri)| uri.ends_with("main.m3u8?ApiKey=k")), "{master}");
+    assert_eq!(attribute(&variants[0].0, "RESOLUTION"), "640x360", "the upscaled variant comes first");
+    assert_eq!(attribute(&variants[1].0, "RESOLUTION"), "320x180");
+    let bandwidth = |i: usize| attribute(&variants[i].0, "BANDWIDTH").parse::<u64>().unwrap();
+    assert!(bandwidth(1) < bandwidth(0));
+
+    let lists: Vec<Vec<(String, String)>> =
+        variants.iter().map(|(_, uri)| segments(&get_text(&format!("{base}{uri}")))).collect();
+    let durations = |l: &Vec<(String, String)>| l.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>();
+    assert_eq!(lists[0].len(), 5, "1 s first segment, then 2 s segments: {:?}", lists[0]);
+    assert_eq!(durations(&lists[0]), durations(&lists[1]), "same segment count and durations");
+
+    // Nothing encodes the fallback until a viewer asks for it.
+    assert_eq!(status(&base)["fallback"]["segments_ready"], 0);
+    assert!(!dir.path().join("cache").join(&st.job_id).join("fallback").exists());
+
+    let files = dir.path().join("segments");
+    std::fs::create_dir_all(&files).unwrap();
+    for k in [0, 3, lists[0].len() - 1] {
+        let mut starts = Vec::new();
+        for (i, (attributes, uri)) in variants.iter().enumerate() {
+            let file = files.join(format!("v{i}_{k}.ts"));
+            std::fs::write(&file, get(&format!("{}{}", variant_base(&base, uri), lists[i][k].1))).unwrap();
+            let (codecs, w, h, start) = probed_codecs(&file);
+            assert_eq!(codecs, attribute(attributes, "CODECS"), "variant {i} segment {k}");
+            assert_eq!(format!("{w}x{h}"), attribute(attributes, "RESOLUTION"), "variant {i} segment {k}");
+            starts.push(start);
+        }
+        assert!((starts[0] - starts[1]).abs() < 0.5 / 24.0, "segment {k} starts differ: {starts:?}");
+    }
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    assert!(done.fallback.as_ref().unwrap().segments_ready > 0);
+}
+
+#[test]
+fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_the_fallback_and_never_waits_a_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 24.0, "320x180", &[]);
+    let shader = dir.path().join("slow.glsl");
+    std::fs::write(&shader, SHADER).unwrap();
+    // libplacebo on the CPU manages a few frames a second: a fraction of real time.
+    let cfg = Config { shader_path: Some(shader), cpu_preset: "veryfast".into(), ..config(dir.path(), 2) };
+    let engine = Engine::new(cfg).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let base = serve_router(&engine, &st.job_id);
+    let variants = variants(&get_text(&format!("{base}master.m3u8")));
+    let lists: Vec<Vec<(String, String)>> =
+        variants.iter().map(|(_, uri)| segments(&get_text(&format!("{base}{uri}")))).collect();
+    let bases: Vec<String> = variants.iter().map(|(_, uri)| variant_base(&base, uri)).collect();
+    let durations: Vec<f64> = lists[0].iter().map(|(d, _)| d.parse().unwrap()).collect();
+
+    // A player at playback pace: it asks for a segment when two segments of video are left in
+    // its buffer, from the upscaled variant when that segment is ready, else the fallback.
+    const BUFFER: f64 = 4.0;
+    let mut play_start: Option<Instant> = None;
+    let (mut used, mut stalls, mut verdicts) = (Vec::new(), Vec::new(), Vec::new());
+    let mut position = 0.0;
+    for (k, duration) in durations.iter().enumerate() {
+        let due = play_start.map(|t0| t0 + Duration::from_secs_f64(position));
+        if let Some(due) = due {
+            let ask = due.checked_sub(Duration::from_secs_f64(BUFFER)).unwrap_or(due);
+            std::thread::sleep(ask.saturating_duration_since(Instant::now()));
+        }
+        let st = status(&base);
+        verdicts.push(st["verdict"].as_str().unwrap_or("none").to_owned());
+        let ready = st["ready_ranges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[0].as_u64() <= Some(k as u64) && r[1].as_u64() >= Some(k as u64));
+        let variant = if ready { 0 } else { 1 };
+        let bytes = get(&format!("{}{}", bases[variant], lists[variant][k].1));
+        assert!(!bytes.is_empty());
+        let got = Instant::now();
+        used.push(variant);
+        match due {
+            Some(due) => stalls.push(got.saturating_duration_since(due).as_secs_f64()),
+            None => play_start = Some(got),
+        }
+        position += duration;
+    }
+    let last = status(&base);
+    eprintln!(
+        "variants used {used:?}; stalls {stalls:.2?}; verdicts {verdicts:?}; adaptations {}",
+        last["adaptations"]
+    );
+    for (k, stall) in stalls.iter().enumerate() {
+        assert!(*stall <= durations[k + 1], "segment {} came {stall:.2} s late (variants {used:?})", k + 1);
+    }
+    assert!(used.contains(&1), "the viewer never needed the fallback: the encoder was not too slow");
+    assert!(verdicts.iter().any(|v| v == "falling_behind"), "status never said why: {verdicts:?}");
+    let adaptations = last["adaptations"].to_string();
+    assert!(adaptations.contains("preset veryfast -> superfast"), "{adaptations}");
+    assert!(adaptations.contains("fallback"), "{adaptations}");
+    assert!(last["speed"].as_f64().unwrap() < 1.0, "{last}");
+}
+
+#[test]
+fn a_background_job_held_for_a_starved_viewer_continues_and_saves_a_verified_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = clip(dir.path(), "small.mp4", 12.0, "160x90", &[]);
+    let big = clip(dir.path(), "big.mp4", 20.0, "320x180", &[]);
+    let shader = dir.path().join("slow.glsl");
+    std::fs::write(&shader, SHADER).unwrap();
+    let cfg =
+        Config { shader_path: Some(shader), max_concurrent_jobs: 2, viewer_idle_seconds: 1, ..config(dir.path(), 2) };
+    let engine = Engine::new(cfg).unwrap();
+    let background = engine.start(request(&small, Codec::H264)).unwrap().job_id;
+    // Nobody watches the first job: after a second it is background work.
+    let bg = engine.job(&background).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bg.status().priority != Some("background") {
+        assert!(Instant::now() < deadline, "never dropped to background: {:?}", bg.status());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // A viewer of a slow job waits for its segments: the background job must give way.
+    let viewed = engine.start(request(&big, Codec::H264)).unwrap().job_id;
+    let handle = engine.handle();
+    let id = viewed.clone();
+    let viewer = engine.runtime().spawn(async move {
+        for k in 0..10 {
+            if handle.wait_segment(&id, k, Duration::from_secs(120)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let held = loop {
+        let st = bg.status();
+        assert!(!st.state.is_terminal(), "the background job ended before it was held: {st:?}");
+        if st.held {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "never held: {st:?} / viewed {:?}", engine.status(&viewed).unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(held.adaptations.iter().any(|a| a.contains("stopped")), "{:?}", held.adaptations);
+    let stopped: Vec<u32> = ffmpeg_children(std::process::id(), &dir.path().join("cache").join(&background));
+    assert_eq!(stopped.len(), 1);
+    let state = std::fs::read_to_string(format!("/proc/{}/stat", stopped[0])).unwrap();
+    assert!(state.rsplit(')').next().unwrap().trim_start().starts_with('T'), "ffmpeg not stopped: {state}");
+    std::thread::sleep(Duration::from_secs(2));
+
+    // The viewer leaves: the held job continues and finishes a complete, verified file.
+    engine.cancel(&viewed).unwrap();
+    viewer.abort();
+    let done = run_to_end(&engine, &background);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    assert!(done.adaptations.iter().any(|a| a.contains("continued")), "{:?}", done.adaptations);
+    assert_eq!(frame_count(done.final_path.as_ref().unwrap()), 12 * 24, "every frame, none twice");
+}
