@@ -160,6 +160,8 @@ pub struct JobStatus {
     pub priority: Option<&'static str>,
     /// `upscaled`, or `fallback` for the cheap variant of an upscaled job.
     pub role: Role,
+    /// The upscaled job a fallback belongs to (its viewers are that job's viewers).
+    pub parent_job_id: Option<String>,
     /// The encoder preset of the current (or last) run; faster than configured after the
     /// encoder fell behind a viewer.
     pub preset: String,
@@ -552,6 +554,7 @@ impl Job {
             verdict: self.verdict_of(&l),
             priority: l.run.map(|_| if l.background { "background" } else { "interactive" }),
             role: self.role,
+            parent_job_id: self.parent.get().and_then(Weak::upgrade).map(|p| p.id.clone()),
             preset: l.preset.clone(),
             held: l.stopped && l.hold,
             fallback: self.fallback.as_ref().map(|f| FallbackInfo {

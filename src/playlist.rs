@@ -74,11 +74,6 @@ fn with_query(uri: &str, query: &str) -> String {
     }
 }
 
-/// URI of segment `k` in the media playlist (relative).
-pub fn segment_uri(k: u32, container: Container) -> String {
-    format!("{k}.{}", container.segment_ext())
-}
-
 /// Name of the fMP4 init section in the media playlist (relative).
 pub const INIT_URI: &str = "init.mp4";
 
@@ -87,7 +82,11 @@ pub const INIT_URI: &str = "init.mp4";
 pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String {
     let count = t.count();
     let target = (0..count).map(|k| t.duration_of(k)).fold(0.0f64, f64::max).ceil() as u32;
-    let mut out = String::with_capacity(64 + count as usize * 40);
+    let q = query.trim_start_matches('?');
+    let ext = container.segment_ext();
+    // Written straight into one buffer sized for it: a two-hour film has 1800 entries and the
+    // C ABI builds its playlist on every request.
+    let mut out = String::with_capacity(256 + q.len() + count as usize * (36 + q.len()));
     let version = if container == Container::Mp4 { 7 } else { 3 };
     let _ = write!(
         out,
@@ -97,7 +96,18 @@ pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String
         let _ = writeln!(out, "#EXT-X-MAP:URI=\"{}\"", with_query(INIT_URI, query));
     }
     for k in 0..count {
-        let _ = write!(out, "#EXTINF:{:.6},\n{}\n", t.duration_of(k), with_query(&segment_uri(k, container), query));
+        let d = t.duration_of(k);
+        // Whole seconds (every segment but the last) skip float formatting.
+        let _ = if d.fract() == 0.0 {
+            write!(out, "#EXTINF:{}.000000,\n{k}.{ext}", d as u64)
+        } else {
+            write!(out, "#EXTINF:{d:.6},\n{k}.{ext}")
+        };
+        if !q.is_empty() {
+            out.push('?');
+            out.push_str(q);
+        }
+        out.push('\n');
     }
     out.push_str("#EXT-X-ENDLIST\n");
     out

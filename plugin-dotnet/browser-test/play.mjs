@@ -1,8 +1,12 @@
 // Opens the player page in Debian's headless Chromium and waits until the video has played past
-// a target time. Prints one JSON line; exit 0 on success, 1 on failure. Usage: node play.mjs URL [seconds]
+// a target time. Prints one JSON line; exit 0 on success, 1 on failure.
+// Usage: node play.mjs URL [seconds] [heights]: with heights ("720,360"), frames of every one of
+// those heights must have been shown (the page switches variants when its URL asks it to).
+
 import { chromium } from 'playwright-core';
 
-const [pageUrl, target = '10'] = process.argv.slice(2);
+const [pageUrl, target = '10', heights = ''] = process.argv.slice(2);
+const wantHeights = heights ? heights.split(',').map(Number) : [];
 const targetSeconds = Number(target);
 const deadlineMs = 120_000;
 
@@ -28,6 +32,7 @@ try {
 } finally {
     await browser.close();
 }
-const ok = !!result && !result.fatal && result.currentTime > targetSeconds;
+const ok = !!result && !result.fatal && result.currentTime > targetSeconds
+    && wantHeights.every(h => result.videoHeights.includes(h));
 console.log(JSON.stringify({ ok, ...result }));
 process.exit(ok ? 0 : 1);

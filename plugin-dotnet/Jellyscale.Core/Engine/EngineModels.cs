@@ -144,6 +144,33 @@ public sealed record JobStatus
     /// <summary>Gets the error of a failed job.</summary>
     public EngineError? Error { get; init; }
 
+    /// <summary>Gets the seconds of ready video ahead of the viewer, when a viewer asked for a segment.</summary>
+    public double? RealtimeMarginSeconds { get; init; }
+
+    /// <summary>Gets whether the encoder keeps up with the viewer: ahead, keeping_up or falling_behind.</summary>
+    public string? Verdict { get; init; }
+
+    /// <summary>Gets the encoder priority: interactive or background.</summary>
+    public string? Priority { get; init; }
+
+    /// <summary>Gets the role: upscaled, or fallback for the cheap variant of an upscaled job.</summary>
+    public string Role { get; init; } = "upscaled";
+
+    /// <summary>Gets the encoder preset of the current or last run.</summary>
+    public string Preset { get; init; } = string.Empty;
+
+    /// <summary>Gets a value indicating whether the encoder is stopped so that other jobs' viewers get the CPU.</summary>
+    public bool Held { get; init; }
+
+    /// <summary>Gets the upscaled job a fallback belongs to.</summary>
+    public string? ParentJobId { get; init; }
+
+    /// <summary>Gets the fallback variant of an upscaled job.</summary>
+    public FallbackVariant? Fallback { get; init; }
+
+    /// <summary>Gets the latest adaptations (faster preset, fallback, held), oldest first.</summary>
+    public IReadOnlyList<string> Adaptations { get; init; } = [];
+
     /// <summary>Gets a value indicating whether the job can still produce segments or is done.</summary>
     [JsonIgnore]
     public bool IsUsable => State is "queued" or "probing" or "running" or "finalizing" or "done";
@@ -151,6 +178,31 @@ public sealed record JobStatus
     /// <summary>Gets a value indicating whether the job is still working.</summary>
     [JsonIgnore]
     public bool IsActive => State is "queued" or "probing" or "running" or "finalizing";
+}
+
+/// <summary>The cheap variant of an upscaled job: same timeline at the source size, encoded on demand.</summary>
+public sealed record FallbackVariant
+{
+    /// <summary>Gets its own job id (its playlist and segments are served like any job's).</summary>
+    public string JobId { get; init; } = string.Empty;
+
+    /// <summary>Gets the width.</summary>
+    public int Width { get; init; }
+
+    /// <summary>Gets the height.</summary>
+    public int Height { get; init; }
+
+    /// <summary>Gets the RFC 6381 codecs string.</summary>
+    public string Codecs { get; init; } = string.Empty;
+
+    /// <summary>Gets the estimated bandwidth in bits per second.</summary>
+    public long Bandwidth { get; init; }
+
+    /// <summary>Gets the number of its segments that exist.</summary>
+    public int SegmentsReady { get; init; }
+
+    /// <summary>Gets a value indicating whether a viewer is on the fallback right now.</summary>
+    public bool Active { get; init; }
 }
 
 /// <summary>A ready segment (<c>jellyscale_wait_segment</c> callback).</summary>

@@ -4,7 +4,7 @@ using Jellyscale.Core.Engine;
 
 namespace Jellyscale.Core.Streaming;
 
-/// <summary>Writes the one-variant master playlist that points players at the engine's media playlist.</summary>
+/// <summary>Writes the master playlist: the engine's upscaled media playlist, then the job's fallback variant.</summary>
 public static class MasterPlaylist
 {
     /// <summary>Builds the master playlist for a job.</summary>
@@ -22,25 +22,37 @@ public static class MasterPlaylist
         // fMP4 segments need version 7 (EXT-X-MAP in a media playlist without I-frames-only).
         text.Append(CultureInfo.InvariantCulture, $"#EXT-X-VERSION:{(fmp4 ? 7 : 3)}\n");
         text.Append("#EXT-X-INDEPENDENT-SEGMENTS\n");
-        text.Append(CultureInfo.InvariantCulture, $"#EXT-X-STREAM-INF:BANDWIDTH={System.Math.Max(1, status.Bandwidth)}");
-        if (status.Width > 0 && status.Height > 0)
+
+        // Players start with the first variant: the upscaled one. The fallback (same timeline,
+        // source size) is what their ABR switches to when the encoder cannot keep up.
+        Variant(text, status.Bandwidth, status.Width, status.Height, status.Codecs, "main.m3u8", uriQuery);
+        if (status.Fallback is { } fallback)
         {
-            text.Append(CultureInfo.InvariantCulture, $",RESOLUTION={status.Width}x{status.Height}");
+            Variant(text, fallback.Bandwidth, fallback.Width, fallback.Height, fallback.Codecs, $"../{fallback.JobId}/main.m3u8", uriQuery);
         }
 
-        if (!string.IsNullOrEmpty(status.Codecs))
+        return text.ToString();
+    }
+
+    private static void Variant(StringBuilder text, long bandwidth, int width, int height, string? codecs, string uri, string uriQuery)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"#EXT-X-STREAM-INF:BANDWIDTH={System.Math.Max(1, bandwidth)}");
+        if (width > 0 && height > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $",CODECS=\"{status.Codecs}\"");
+            text.Append(CultureInfo.InvariantCulture, $",RESOLUTION={width}x{height}");
         }
 
-        text.Append('\n');
-        text.Append("main.m3u8");
+        if (!string.IsNullOrEmpty(codecs))
+        {
+            text.Append(CultureInfo.InvariantCulture, $",CODECS=\"{codecs}\"");
+        }
+
+        text.Append('\n').Append(uri);
         if (uriQuery.Length > 0)
         {
             text.Append('?').Append(uriQuery);
         }
 
         text.Append('\n');
-        return text.ToString();
     }
 }

@@ -72,7 +72,9 @@ public sealed class StreamsController : ControllerBase
         try
         {
             var status = engine.GetStatus(jobId);
-            _lifetime.Touch(jobId);
+
+            // A viewer on the fallback variant is a viewer of its upscaled job.
+            _lifetime.Touch(status.ParentJobId ?? jobId);
             return name.Kind switch
             {
                 StreamFileKind.MasterPlaylist => Playlist(MasterPlaylist.Build(status, query)),

@@ -69,6 +69,24 @@ function save(view) {
     });
 }
 
+// How the job keeps its viewers playing: the verdict, the preset, and the fallback or hold.
+function playback(job) {
+    const parts = [];
+    if (job.Verdict) {
+        parts.push(job.Verdict.replace('_', ' '));
+    }
+    if (job.Preset) {
+        parts.push('preset ' + job.Preset);
+    }
+    if (job.OnFallback) {
+        parts.push('viewer on the fallback');
+    }
+    if (job.Held) {
+        parts.push('held for other viewers');
+    }
+    return parts.join(', ');
+}
+
 function refreshJobs(view) {
     ApiClient.getJSON(ApiClient.getUrl('Jellyscale/Jobs')).then(jobs => {
         view.querySelector('#JobMessage').textContent = jobs.length ? '' : 'No jobs yet.';
@@ -76,7 +94,8 @@ function refreshJobs(view) {
             '<tr><td>' + escapeHtml(job.Input) + '</td><td>' + escapeHtml(job.Error ? job.State + ': ' + job.Error : job.State)
             + '</td><td>' + escapeHtml(job.Width + 'x' + job.Height + ' ' + job.Codec)
             + '</td><td>' + (job.Progress * 100).toFixed(1) + '%</td><td>' + job.Fps.toFixed(1)
-            + '</td><td>' + job.Speed.toFixed(2) + 'x</td><td>' + formatEta(job.EtaSeconds) + '</td><td>'
+            + '</td><td>' + job.Speed.toFixed(2) + 'x</td><td>' + formatEta(job.EtaSeconds)
+            + '</td><td title="' + escapeHtml(job.LastAdaptation) + '">' + escapeHtml(playback(job)) + '</td><td>'
             + (['queued', 'probing', 'running', 'finalizing'].includes(job.State)
                 ? '<button is="emby-button" type="button" class="raised emby-button jellyscaleCancel" data-id="' + escapeHtml(job.JobId) + '">Cancel</button>'
                 : '')

@@ -67,6 +67,23 @@ public class StreamNamingTests
     }
 
     [Fact]
+    public void Master_playlist_offers_the_fallback_variant_second_by_its_own_job_id()
+    {
+        var status = new JobStatus
+        {
+            Width = 1280, Height = 720, Codecs = "avc1.640028,mp4a.40.2", Bandwidth = 4_000_000, SegmentContainer = "ts",
+            Fallback = new FallbackVariant { JobId = "0123456789abcdef0123456789abcdef", Width = 640, Height = 360, Codecs = "avc1.42c028,mp4a.40.2", Bandwidth = 900_000 },
+        };
+        var text = MasterPlaylist.Build(status, "ApiKey=abc");
+        Assert.EndsWith(
+            "main.m3u8?ApiKey=abc\n"
+            + "#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS=\"avc1.42c028,mp4a.40.2\"\n"
+            + "../0123456789abcdef0123456789abcdef/main.m3u8?ApiKey=abc\n",
+            text,
+            System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Master_playlist_for_fmp4_uses_version_7_and_no_query_suffix_when_empty()
     {
         var text = MasterPlaylist.Build(new JobStatus { Width = 3840, Height = 2160, Codecs = "hvc1.1.6.L150.90", Bandwidth = 1, SegmentContainer = "mp4" }, string.Empty);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Jellyscale.Tests.Support;
@@ -23,6 +24,38 @@ public sealed class BrowserPlaybackTests
     [SkippableFact]
     public async Task Chromium_with_hlsjs_plays_past_10_seconds_while_the_job_is_running()
     {
+        var (code, stdout, stderr) = await Play("browser", "10", string.Empty, string.Empty);
+        Assert.True(code == 0, $"player failed: {stdout} {stderr}");
+
+        using var result = JsonDocument.Parse(stdout.Trim());
+        Assert.True(result.RootElement.GetProperty("currentTime").GetDouble() > 10);
+        Assert.Equal(720, result.RootElement.GetProperty("height").GetInt32());
+        Assert.Equal(2, result.RootElement.GetProperty("levels").GetInt32());
+    }
+
+    [SkippableFact]
+    public async Task Chromium_with_hlsjs_switches_between_the_upscaled_and_the_fallback_variant_without_an_error()
+    {
+        // Both heights must be shown: the page makes hls.js change variant every 3 s.
+        var (code, stdout, stderr) = await Play("switching", "14", "&switchEvery=3", "720,360");
+        Assert.True(code == 0, $"player failed: {stdout} {stderr}");
+
+        using var result = JsonDocument.Parse(stdout.Trim());
+        var root = result.RootElement;
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("fatal").ValueKind);
+        var switched = root.GetProperty("switchedTo").EnumerateArray().Select(h => h.GetInt32()).ToList();
+        Assert.Contains(360, switched);
+        Assert.Contains(720, switched);
+        // Variants that do not fit one SourceBuffer fail to append (codec or init mismatch). hls.js
+        // also reports non-fatal housekeeping (aborted loads at a switch, a nudge over a tiny
+        // hole), which playback survives.
+        var errors = root.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.DoesNotContain(errors, e => e.Contains("Append", StringComparison.OrdinalIgnoreCase) || e.Contains("Codec", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Plays the job the plugin starts for the long clip in headless Chromium with hls.js.</summary>
+    private async Task<(int Code, string Stdout, string Stderr)> Play(string name, string seconds, string pageQuery, string heights)
+    {
         Prerequisites.NativeLibrary();
         Prerequisites.Ffmpeg();
         Prerequisites.Tool(Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium");
@@ -31,7 +64,7 @@ public sealed class BrowserPlaybackTests
         Prerequisites.Require(File.Exists(hlsJs), "browser-test/node_modules is missing (run npm ci in plugin-dotnet/browser-test)");
         var node = Prerequisites.Tool("/usr/bin/node");
 
-        await using var host = await RealEngineHost.StartAsync(_clips, _clips.LongClip, "browser", app =>
+        await using var host = await RealEngineHost.StartAsync(_clips, _clips.LongClip, name, app =>
         {
             app.MapGet("/player.html", () => Results.File(Path.Combine(browserTest, "player.html"), "text/html"));
             app.MapGet("/hls.js", () => Results.File(hlsJs, "text/javascript"));
@@ -39,13 +72,12 @@ public sealed class BrowserPlaybackTests
         var url = await host.PlaybackUrlAsync();
         var status = host.Engine.GetStatus(RealEngineHost.JobIdOf(url));
         Assert.True(status.IsActive && status.Progress < 1, $"job should be encoding when the player starts, was {status.State} at {status.Progress:P0}");
+        Assert.NotNull(status.Fallback);
 
-        var page = host.BaseUrl + "/player.html?src=" + Uri.EscapeDataString(url);
-        var (code, stdout, stderr) = await Prerequisites.RunAsync(node, TimeSpan.FromMinutes(3), Path.Combine(browserTest, "play.mjs"), page, "10");
-        Assert.True(code == 0, $"player failed: {stdout} {stderr}");
-
-        using var result = JsonDocument.Parse(stdout.Trim());
-        Assert.True(result.RootElement.GetProperty("currentTime").GetDouble() > 10);
-        Assert.Equal(720, result.RootElement.GetProperty("height").GetInt32());
+        var page = host.BaseUrl + "/player.html?src=" + Uri.EscapeDataString(url) + pageQuery;
+        var args = heights.Length > 0
+            ? new[] { Path.Combine(browserTest, "play.mjs"), page, seconds, heights }
+            : new[] { Path.Combine(browserTest, "play.mjs"), page, seconds };
+        return await Prerequisites.RunAsync(node, TimeSpan.FromMinutes(3), args);
     }
 }

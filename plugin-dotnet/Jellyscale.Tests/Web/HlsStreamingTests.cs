@@ -35,7 +35,7 @@ public sealed class HlsStreamingTests
 
         var copy = Path.Combine(_clips.Root, jobId + "-copy.ts");
         var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(3),
-            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0", "-c", "copy", "-f", "mpegts", copy);
+            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0:p:0", "-c", "copy", "-f", "mpegts", copy);
         Assert.True(code == 0, err);
 
         var (probeCode, probe, probeErr) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
@@ -70,7 +70,7 @@ public sealed class HlsStreamingTests
 
         var copy = Path.Combine(_clips.Root, jobId + "-copy.mp4");
         var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(3),
-            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0", "-c", "copy", copy);
+            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0:p:0", "-c", "copy", copy);
         Assert.True(code == 0, err);
         var (_, probe, _) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
             "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height:format=duration", "-of", "json", copy);
@@ -109,7 +109,7 @@ public sealed class HlsStreamingTests
 
         var copy = Path.Combine(_clips.Root, jobId + "-final-copy." + (format == "mp4" ? "mp4" : "ts"));
         var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(3),
-            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0", "-c", "copy", "-f", format, copy);
+            "-nostdin", "-v", "error", "-y", "-i", host.BaseUrl + url, "-map", "0:p:0", "-c", "copy", "-f", format, copy);
         Assert.True(code == 0, err);
         var (_, probe, _) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
             "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,height:format=duration", "-of", "json", copy);
