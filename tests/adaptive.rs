@@ -7,7 +7,16 @@ mod common;
 use common::*;
 use jellyscale::{Codec, Config, Engine, JobState};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// These tests measure behaviour in real time on a 2-core machine: one at a time, so none
+/// slows another's encoders.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn get(url: &str) -> Vec<u8> {
     let r = reqwest::blocking::Client::new().get(url).timeout(Duration::from_secs(120)).send().expect("http get");
@@ -85,6 +94,7 @@ fn probed_codecs(file: &Path) -> (String, u32, u32, f64) {
 
 #[test]
 fn master_playlist_variants_share_one_timeline_and_announce_what_ffprobe_finds() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "clip.mp4", 9.0, "320x180", &[]);
     let engine = Engine::new(config(dir.path(), 2)).unwrap();
@@ -131,6 +141,7 @@ fn master_playlist_variants_share_one_timeline_and_announce_what_ffprobe_finds()
 
 #[test]
 fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_the_fallback_and_never_waits_a_segment() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "clip.mp4", 24.0, "320x180", &[]);
     let shader = dir.path().join("slow.glsl");
@@ -194,6 +205,7 @@ fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_the_fallback_and_ne
 
 #[test]
 fn a_background_job_held_for_a_starved_viewer_continues_and_saves_a_verified_file() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let small = clip(dir.path(), "small.mp4", 12.0, "160x90", &[]);
     let big = clip(dir.path(), "big.mp4", 20.0, "320x180", &[]);
