@@ -207,6 +207,9 @@ pub(crate) enum Control {
     Overtaken(u32),
     /// The engine's hold changed (see [`Job::set_hold`]): stop or continue the encoder now.
     Hold,
+    /// Another job's viewer waits for an encoder slot (or this run is far ahead of its viewer
+    /// while others queue): a background run gives its slot up and queues again.
+    Yield,
     /// Stop for good.
     Cancel,
 }
@@ -323,6 +326,8 @@ const FALLBACK_ACTIVE: Duration = Duration::from_secs(10);
 const OVERTAKE_LEAD_SECONDS: f64 = 8.0;
 /// Consecutive one-second checks with a `falling_behind` verdict before a faster preset.
 const BEHIND_CHECKS: u32 = 3;
+/// Video ready ahead of the viewer past which a job lets queued jobs have its encoder slot.
+const FAR_AHEAD_SECONDS: f64 = 300.0;
 /// Adaptations kept for status.
 const ADAPTATIONS_KEPT: usize = 8;
 
@@ -331,6 +336,8 @@ enum RunEnd {
     Seek(u32),
     /// A fallback run whose viewers went away.
     Idle,
+    /// A run that gave its encoder slot to another job.
+    Yield,
 }
 
 impl Job {
@@ -472,6 +479,23 @@ impl Job {
     pub fn starved(&self) -> bool {
         let l = self.live.lock();
         l.run.is_some() && !l.background && !l.stopped && self.verdict_of(&l) == Some(Verdict::FallingBehind)
+    }
+
+    /// Whether the encoder is so far ahead of its viewer that it can let queued jobs run.
+    pub fn far_ahead(&self) -> bool {
+        let l = self.live.lock();
+        l.run.is_some() && l.viewer.is_some_and(|v| self.ready_ahead(&l, v) > FAR_AHEAD_SECONDS)
+    }
+
+    /// Whether the job waits for an encoder slot while a viewer waits for one of its segments.
+    pub fn viewer_waiting_in_queue(&self) -> bool {
+        let l = self.live.lock();
+        l.state == JobState::Queued && l.waiters > 0
+    }
+
+    /// Asks a background (or far ahead) run to give its encoder slot up and queue again.
+    pub fn yield_slot(&self) {
+        let _ = self.control.send(Control::Yield);
     }
 
     /// Whether the current run is background work (gap filling, or no viewer lately).
@@ -783,7 +807,28 @@ impl Job {
                     return Ok(k);
                 }
                 Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while paused")),
-                Some(Control::Overtaken(_) | Control::Hold) => {}
+                Some(Control::Overtaken(_) | Control::Hold | Control::Yield) => {}
+            }
+        }
+    }
+
+    /// Waits in the queue for an encoder slot, following the viewer's requests meanwhile.
+    async fn acquire_slot(
+        &self,
+        want: &mut u32,
+        tools: &Tools,
+        rx: &mut mpsc::UnboundedReceiver<Control>,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        loop {
+            tokio::select! {
+                permit = tools.slots.clone().acquire_owned() => {
+                    return permit.map_err(|_| Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
+                }
+                msg = rx.recv() => match msg {
+                    Some(Control::Seek(k)) => *want = k,
+                    Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
+                    Some(Control::Overtaken(_) | Control::Hold | Control::Yield) => {}
+                },
             }
         }
     }
@@ -793,22 +838,7 @@ impl Job {
             *want = self.wait_for_request(rx).await?;
         }
         let fallback = self.role == Role::Fallback;
-        let _permit = if fallback {
-            None
-        } else {
-            Some(loop {
-                tokio::select! {
-                    permit = tools.slots.clone().acquire_owned() => {
-                        break permit.map_err(|_| Error::new(ErrorCode::ShuttingDown, "engine is shutting down"))?;
-                    }
-                    msg = rx.recv() => match msg {
-                        Some(Control::Seek(k)) => *want = k,
-                        Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
-                        Some(Control::Overtaken(_) | Control::Hold) => {}
-                    },
-                }
-            })
-        };
+        let mut permit = if fallback { None } else { Some(self.acquire_slot(want, tools, rx).await?) };
         let mut fruitless = 0;
         // Runs at or after where a viewer last asked serve viewers; runs that go back to fill
         // earlier gaps are background work and yield the CPU to them.
@@ -840,6 +870,13 @@ impl Job {
                 RunEnd::Idle => {
                     *want = self.wait_for_request(rx).await?;
                     viewer_from = *want;
+                }
+                RunEnd::Yield => {
+                    // Fair semaphore: the job queues behind the ones it yielded to.
+                    drop(permit.take());
+                    self.update(|l| l.state = JobState::Queued);
+                    *want = first;
+                    permit = Some(self.acquire_slot(want, tools, rx).await?);
                 }
                 RunEnd::Exited(exit) => {
                     self.mark_existing();
@@ -1093,6 +1130,13 @@ impl Job {
                         return Ok(RunEnd::Seek(to));
                     },
                     Some(Control::Hold) => priority_check.reset_immediately(),
+                    Some(Control::Yield) => if nice > 0 || self.far_ahead() {
+                        child.kill().await;
+                        self.mark_existing();
+                        let mut l = self.live.lock();
+                        self.note(&mut l, "gave its encoder slot to another job's viewer".to_owned());
+                        return Ok(RunEnd::Yield);
+                    },
                     Some(Control::Cancel) | None => {
                         child.kill().await;
                         self.mark_existing();

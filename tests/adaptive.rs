@@ -259,3 +259,36 @@ fn a_background_job_held_for_a_starved_viewer_continues_and_saves_a_verified_fil
     assert!(done.adaptations.iter().any(|a| a.contains("continued")), "{:?}", done.adaptations);
     assert_eq!(frame_count(done.final_path.as_ref().unwrap()), 12 * 24, "every frame, none twice");
 }
+
+#[test]
+fn a_viewer_waiting_in_the_queue_gets_the_encoder_slot_of_a_background_job() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let long = clip(dir.path(), "long.mp4", 40.0, "320x180", &[]);
+    let short = clip(dir.path(), "short.mp4", 4.0, "320x180", &[]);
+    let cfg =
+        Config { max_concurrent_jobs: 1, viewer_idle_seconds: 1, cpu_preset: "medium".into(), ..config(dir.path(), 2) };
+    let engine = Engine::new(cfg).unwrap();
+    let background = engine.start(request(&long, Codec::H264)).unwrap().job_id;
+    let bg = engine.job(&background).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bg.status().priority != Some("background") {
+        assert!(Instant::now() < deadline, "never dropped to background: {:?}", bg.status());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The only slot is taken; a viewer of a second job asks for its first segment.
+    let viewed = engine.start(request(&short, Codec::H264)).unwrap().job_id;
+    assert_eq!(engine.status(&viewed).unwrap().state, JobState::Queued);
+    let segment = engine.block_on(engine.wait_segment(&viewed, 0, Duration::from_secs(60)));
+    assert!(segment.is_ok(), "{segment:?}");
+    let st = bg.status();
+    assert!(!st.state.is_terminal(), "the background job finished instead of yielding: {st:?}");
+    assert!(st.adaptations.iter().any(|a| a.contains("gave its encoder slot")), "{:?}", st.adaptations);
+
+    // Both still save complete files: the background job queues again and finishes later.
+    assert_eq!(run_to_end(&engine, &viewed).state, JobState::Done);
+    let done = run_to_end(&engine, &background);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    assert_eq!(frame_count(done.final_path.as_ref().unwrap()), 40 * 24);
+}
