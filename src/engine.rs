@@ -444,28 +444,37 @@ impl EngineHandle {
         Ok(job.status())
     }
 
-    /// Launches an upscaled job with its fallback variant (idle until a viewer asks for it)
-    /// and registers both: the fallback's playlist and segments are served by its own id.
+    /// Launches an upscaled job with its cheaper rungs (the lower target when there is one, and
+    /// the fallback), idle until a viewer asks for them, and registers all: a rung's playlist
+    /// and segments are served by its own id.
     fn register(&self, jobs: &mut HashMap<String, Arc<Job>>, spec: JobSpec, start: u32, paused: bool) -> Arc<Job> {
-        let mut hasher = sha2::Sha256::new();
-        hasher.update(self.shared.salt);
-        hasher.update(b"fallback\0");
-        hasher.update(spec.id.as_bytes());
-        let fallback_id = hex::encode(&hasher.finalize()[..16]);
-        let dir = JobDir { path: spec.dir.path.join("fallback"), container: spec.dir.container };
-        let plan = EncodePlan { out_dir: dir.path.clone(), ..spec.plan.fallback() };
-        let fallback = JobSpec {
-            id: fallback_id.clone(),
-            role: Role::Fallback,
-            plan,
-            dir,
-            final_path: spec.final_path.clone(),
-            manifest: spec.manifest.clone(),
-        };
-        let fallback = Job::launch(fallback, 0, self.shared.tools.clone(), true, None);
+        let ladder = [(Role::Lower, spec.plan.lower_target()), (Role::Fallback, Some(spec.plan.fallback()))];
+        let rungs: Vec<Arc<Job>> = ladder
+            .into_iter()
+            .filter_map(|(role, plan)| Some((role, plan?)))
+            .map(|(role, plan)| {
+                let mut hasher = sha2::Sha256::new();
+                hasher.update(self.shared.salt);
+                hasher.update(role.name().as_bytes());
+                hasher.update([0]);
+                hasher.update(spec.id.as_bytes());
+                let dir = JobDir { path: spec.dir.path.join(role.name()), container: spec.dir.container };
+                let rung = JobSpec {
+                    id: hex::encode(&hasher.finalize()[..16]),
+                    role,
+                    plan: EncodePlan { out_dir: dir.path.clone(), ..plan },
+                    dir,
+                    final_path: spec.final_path.clone(),
+                    manifest: spec.manifest.clone(),
+                };
+                Job::launch(rung, 0, self.shared.tools.clone(), true, Vec::new())
+            })
+            .collect();
+        for r in &rungs {
+            jobs.insert(r.id().to_owned(), r.clone());
+        }
         let id = spec.id.clone();
-        let job = Job::launch(spec, start, self.shared.tools.clone(), paused, Some(fallback.clone()));
-        jobs.insert(fallback_id, fallback);
+        let job = Job::launch(spec, start, self.shared.tools.clone(), paused, rungs);
         jobs.insert(id, job.clone());
         job
     }
@@ -526,12 +535,11 @@ impl EngineHandle {
 
     /// The job's full-length VOD media playlist with `query` on every URI.
     pub fn playlist(&self, id: &str, query: &str) -> Result<String> {
-        let job = self.job(id)?;
-        Ok(playlist::media_playlist(job.timeline(), job.plan().container(), query))
+        Ok(self.job(id)?.media_playlist(query).to_string())
     }
 
-    /// The master playlist: the upscaled variant first, then its fallback (at
-    /// `fallback/main.m3u8`, as `jellyscale serve` routes it).
+    /// The master playlist: the upscaled variant first, then its cheaper rungs (at
+    /// `lower/main.m3u8` and `fallback/main.m3u8`, as `jellyscale serve` routes them).
     pub fn master_playlist(&self, id: &str, query: &str) -> Result<String> {
         let job = self.job(id)?;
         let variant = |p: &EncodePlan, uri: String| playlist::Variant {
@@ -542,8 +550,8 @@ impl EngineHandle {
             uri,
         };
         let mut variants = vec![variant(job.plan(), "main.m3u8".to_owned())];
-        if let Some(f) = job.fallback() {
-            variants.push(variant(f.plan(), "fallback/main.m3u8".to_owned()));
+        for r in job.rungs() {
+            variants.push(variant(r.plan(), format!("{}/main.m3u8", r.role().name())));
         }
         Ok(playlist::master_playlist(&variants, job.plan().container(), query))
     }

@@ -51,28 +51,48 @@ impl JobState {
 pub enum Role {
     /// The upscaled variant: encoded to the end and saved as the finished file.
     Upscaled,
-    /// The cheap variant of an upscaled job (source size, fastest preset, same timeline):
-    /// encoded only just ahead of the viewers who ask for it, never saved.
+    /// The middle rung: the same upscale to two thirds of the target size, fastest preset.
+    Lower,
+    /// The cheapest rung: the source's size, fastest preset, no shader.
     Fallback,
 }
 
-/// The fallback variant as the upscaled job's status shows it (for the master playlist and
-/// the jobs panel).
+impl Role {
+    /// A cheaper rung of an upscaled job's ladder (same timeline): encoded only just ahead of
+    /// the viewers who ask for it, never saved.
+    pub fn on_demand(self) -> bool {
+        self != Role::Upscaled
+    }
+
+    /// Lowercase name, as in JSON and the CLI server's paths.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Upscaled => "upscaled",
+            Role::Lower => "lower",
+            Role::Fallback => "fallback",
+        }
+    }
+}
+
+/// A cheaper rung of the ladder as the upscaled job's status shows it (for the master playlist
+/// and the jobs panel).
 #[derive(Debug, Clone, Serialize)]
-pub struct FallbackInfo {
+pub struct RungInfo {
+    /// `lower` or `fallback`.
+    pub role: Role,
     /// Its own job id: its playlist and segments are served like any job's.
     pub job_id: String,
-    /// Output width (the source's).
+    /// Output width.
     pub width: u32,
-    /// Output height (the source's).
+    /// Output height.
     pub height: u32,
     /// RFC 6381 codecs.
     pub codecs: String,
     /// Bandwidth estimate, bits/s.
     pub bandwidth: u64,
-    /// Segments of the fallback that exist.
+    /// Segments of the rung that exist.
     pub segments_ready: u32,
-    /// A viewer asked for a fallback segment in the last few seconds.
+    /// A viewer asked for one of its segments in the last few seconds.
     pub active: bool,
 }
 
@@ -158,17 +178,17 @@ pub struct JobStatus {
     /// `interactive` while a viewer is served, `background` for gap filling or once viewers
     /// have been idle (none without a run).
     pub priority: Option<&'static str>,
-    /// `upscaled`, or `fallback` for the cheap variant of an upscaled job.
+    /// `upscaled`, or `lower`/`fallback` for the cheaper rungs of an upscaled job.
     pub role: Role,
-    /// The upscaled job a fallback belongs to (its viewers are that job's viewers).
+    /// The upscaled job a rung belongs to (its viewers are that job's viewers).
     pub parent_job_id: Option<String>,
     /// The encoder preset of the current (or last) run; faster than configured after the
     /// encoder fell behind a viewer.
     pub preset: String,
     /// The encoder is stopped (SIGSTOP) so that viewers of other jobs get the CPU.
     pub held: bool,
-    /// The fallback variant (upscaled jobs only).
-    pub fallback: Option<FallbackInfo>,
+    /// The cheaper rungs, best first (upscaled jobs only).
+    pub rungs: Vec<RungInfo>,
     /// The latest adaptations, oldest first: what the job changed to keep viewers playing.
     pub adaptations: Vec<String>,
 }
@@ -244,8 +264,10 @@ struct Live {
     hold: bool,
     /// The encoder is stopped right now.
     stopped: bool,
-    /// When a viewer last asked for a segment of the fallback variant (upscaled jobs).
+    /// When a viewer last asked for a segment of a cheaper rung (upscaled jobs).
     fallback_seen: Option<Instant>,
+    /// When a viewer last asked for one of this job's segments.
+    last_request: Option<Instant>,
     /// Latest adaptations, for status.
     adaptations: VecDeque<String>,
 }
@@ -302,11 +324,13 @@ pub struct Job {
     final_path: PathBuf,
     manifest: Manifest,
     live: Mutex<Live>,
+    /// The last media playlist built and its query: a session asks again with the same one.
+    playlist: Mutex<Option<(String, Arc<str>)>>,
     changed: watch::Sender<u64>,
     control: mpsc::UnboundedSender<Control>,
-    /// The fallback variant (upscaled jobs).
-    fallback: Option<Arc<Job>>,
-    /// The upscaled job a fallback serves, told where its viewers are.
+    /// The cheaper rungs, best first (upscaled jobs).
+    rungs: Vec<Arc<Job>>,
+    /// The upscaled job a rung serves, told where its viewers are.
     parent: OnceLock<Weak<Job>>,
 }
 
@@ -347,7 +371,7 @@ impl Job {
         start_segment: u32,
         tools: Tools,
         paused: bool,
-        fallback: Option<Arc<Job>>,
+        rungs: Vec<Arc<Job>>,
     ) -> Arc<Job> {
         let JobSpec { id, role, plan, dir, final_path, manifest } = spec;
         let timeline = plan.timeline;
@@ -362,8 +386,8 @@ impl Job {
             .filter(|m| m.final_path.as_deref() == Some(final_path.as_path()) && final_path.is_file())
             .map(|m| m.final_offsets.clone())
             .filter(|o| !o.is_empty());
-        // A fallback waits for its first request.
-        let paused = paused || role == Role::Fallback;
+        // A rung waits for its first request.
+        let paused = paused || role.on_demand();
         let state = match (finished.is_some(), paused) {
             (true, _) => JobState::Done,
             (false, true) => JobState::Paused,
@@ -400,15 +424,17 @@ impl Job {
                 hold: false,
                 stopped: false,
                 fallback_seen: None,
+                last_request: None,
                 adaptations: VecDeque::new(),
             }),
+            playlist: Mutex::new(None),
             changed,
             control,
-            fallback,
+            rungs,
             parent: OnceLock::new(),
         });
-        if let Some(f) = &job.fallback {
-            let _ = f.parent.set(Arc::downgrade(&job));
+        for r in &job.rungs {
+            let _ = r.parent.set(Arc::downgrade(&job));
         }
         if state != JobState::Done {
             let manifest = if role == Role::Upscaled { job.dir.write_manifest(&job.manifest) } else { Ok(()) };
@@ -446,9 +472,34 @@ impl Job {
         self.role
     }
 
-    /// The fallback variant of an upscaled job.
-    pub fn fallback(&self) -> Option<&Arc<Job>> {
-        self.fallback.as_ref()
+    /// The full-length VOD media playlist with `query` on every URI (built once per query).
+    pub fn media_playlist(&self, query: &str) -> Arc<str> {
+        let mut cached = self.playlist.lock();
+        match cached.as_ref() {
+            Some((q, text)) if q == query => text.clone(),
+            _ => {
+                let text: Arc<str> =
+                    crate::playlist::media_playlist(&self.plan.timeline, self.dir.container, query).into();
+                *cached = Some((query.to_owned(), text.clone()));
+                text
+            }
+        }
+    }
+
+    /// The cheaper rungs of an upscaled job, best first.
+    pub fn rungs(&self) -> &[Arc<Job>] {
+        &self.rungs
+    }
+
+    /// Starts an idle rung at segment `k` before any viewer asked, so it is ahead when the
+    /// players switch to it.
+    fn prestart(&self, k: u32) {
+        let mut l = self.live.lock();
+        if l.state == JobState::Paused {
+            l.viewer = Some(k);
+            l.last_activity = Instant::now();
+            let _ = self.control.send(Control::Seek(k));
+        }
     }
 
     /// Seconds of ready video from segment `from` on.
@@ -531,7 +582,7 @@ impl Job {
             l.viewer = Some(k);
             l.last_activity = Instant::now();
             if l.fallback_seen.is_none_or(|t| t.elapsed() > FALLBACK_ACTIVE) {
-                self.note(&mut l, format!("viewer on the fallback variant from segment {k}"));
+                self.note(&mut l, format!("viewer on a cheaper variant from segment {k}"));
             }
             l.fallback_seen = Some(Instant::now());
         }
@@ -581,15 +632,23 @@ impl Job {
             parent_job_id: self.parent.get().and_then(Weak::upgrade).map(|p| p.id.clone()),
             preset: l.preset.clone(),
             held: l.stopped && l.hold,
-            fallback: self.fallback.as_ref().map(|f| FallbackInfo {
-                job_id: f.id.clone(),
-                width: f.plan.profile.width,
-                height: f.plan.profile.height,
-                codecs: f.plan.codecs(),
-                bandwidth: f.plan.bandwidth(),
-                segments_ready: f.live.lock().segments.ready_count(),
-                active: l.fallback_seen.is_some_and(|t| t.elapsed() < FALLBACK_ACTIVE),
-            }),
+            rungs: self
+                .rungs
+                .iter()
+                .map(|r| {
+                    let rl = r.live.lock();
+                    RungInfo {
+                        role: r.role,
+                        job_id: r.id.clone(),
+                        width: r.plan.profile.width,
+                        height: r.plan.profile.height,
+                        codecs: r.plan.codecs(),
+                        bandwidth: r.plan.bandwidth(),
+                        segments_ready: rl.segments.ready_count(),
+                        active: rl.last_request.is_some_and(|t| t.elapsed() < FALLBACK_ACTIVE),
+                    }
+                })
+                .collect(),
             adaptations: l.adaptations.iter().cloned().collect(),
         }
     }
@@ -604,11 +663,11 @@ impl Job {
         let _ = self.control.send(Control::Seek(k));
     }
 
-    /// Asks the job (and its fallback) to stop; its ffmpeg is killed and waiters are released.
+    /// Asks the job (and its rungs) to stop; its ffmpeg is killed and waiters are released.
     pub fn cancel(&self) {
         let _ = self.control.send(Control::Cancel);
-        if let Some(f) = &self.fallback {
-            f.cancel();
+        for r in &self.rungs {
+            r.cancel();
         }
     }
 
@@ -680,6 +739,7 @@ impl Job {
             let mut l = self.live.lock();
             l.viewer = Some(k);
             l.last_activity = Instant::now();
+            l.last_request = Some(Instant::now());
             l.waiters += 1;
         }
         let _waiting = Waiting(&self.live);
@@ -837,7 +897,7 @@ impl Job {
         if self.state() == JobState::Paused {
             *want = self.wait_for_request(rx).await?;
         }
-        let fallback = self.role == Role::Fallback;
+        let fallback = self.role.on_demand();
         let mut permit = if fallback { None } else { Some(self.acquire_slot(want, tools, rx).await?) };
         let mut fruitless = 0;
         // Runs at or after where a viewer last asked serve viewers; runs that go back to fill
@@ -973,7 +1033,7 @@ impl Job {
         let l = self.live.lock();
         let ahead = || self.ready_ahead(&l, l.viewer.unwrap_or(first));
         let limit = if stopped { FALLBACK_LOOKAHEAD_SECONDS / 2.0 } else { FALLBACK_LOOKAHEAD_SECONDS };
-        l.hold || (self.role == Role::Fallback && ahead() > limit)
+        l.hold || (self.role.on_demand() && ahead() > limit)
     }
 
     /// Where an upscaled run restarts when a viewer of the fallback has overtaken it: ahead of
@@ -982,7 +1042,7 @@ impl Job {
         let l = self.live.lock();
         let count = self.plan.timeline.count();
         let frontier = (first..count).take_while(|&j| l.segments.is_ready(j)).last().map_or(first, |j| j + 1);
-        if self.role == Role::Fallback || first > k || frontier > k {
+        if self.role.on_demand() || first > k || frontier > k {
             return None;
         }
         let lead = (OVERTAKE_LEAD_SECONDS / self.plan.timeline.segment_seconds as f64).ceil() as u32;
@@ -997,7 +1057,7 @@ impl Job {
         rx: &mut mpsc::UnboundedReceiver<Control>,
         gap_fill: bool,
     ) -> Result<RunEnd> {
-        let fallback = self.role == Role::Fallback;
+        let fallback = self.role.on_demand();
         // Viewers get the CPU first: gap filling, and runs nobody has asked for lately, yield.
         // A fallback always serves a viewer who would otherwise wait.
         let wanted_nice = || {
@@ -1097,6 +1157,16 @@ impl Job {
                         && self.verdict_of(&self.live.lock()) == Some(Verdict::FallingBehind);
                     behind = if falling { behind + 1 } else { 0 };
                     if behind >= BEHIND_CHECKS && started.elapsed() >= Duration::from_secs(5) {
+                        let lower = self.rungs.iter().find(|r| r.role == Role::Lower && r.state() == JobState::Paused);
+                        if let (None, Some(lower)) = (plan.faster(), lower) {
+                            // No faster preset left: the lower target gets ahead of the viewer.
+                            let k = self.live.lock().viewer.unwrap_or(first);
+                            let p = &lower.plan.profile;
+                            let text = format!("no faster preset left: the lower target {}x{} starts at segment {k}", p.width, p.height);
+                            self.note(&mut self.live.lock(), text);
+                            lower.prestart(k);
+                            behind = 0;
+                        }
                         if let Some(faster) = plan.faster() {
                             child.kill().await;
                             self.mark_existing();
@@ -1235,8 +1305,8 @@ impl Job {
         self.dir.write_manifest(&manifest)?;
         self.update(|l| l.final_offsets = offsets);
         self.dir.remove_segments();
-        if let Some(f) = &self.fallback {
-            f.discard_if_idle();
+        for r in &self.rungs {
+            r.discard_if_idle();
         }
         tracing::info!(job = %self.id, path = %self.final_path.display(), "finished file verified");
         Ok(())

@@ -171,6 +171,16 @@ impl EncodePlan {
             .then(|| EncodePlan { speed_step: self.speed_step + 1, ..self.clone() })
     }
 
+    /// The middle rung of the ladder: the same upscale to two thirds of the target height
+    /// (1440p for 2160p) with the fastest preset, when that is still larger than the source.
+    pub fn lower_target(&self) -> Option<EncodePlan> {
+        let height = (self.profile.height * 2 / 3) & !1;
+        let (width, height) = target_size(self.media.width, self.media.height, 8, height).ok()?;
+        let mut plan = EncodePlan { profile: Profile { width, height, ..self.profile }, ..self.clone() };
+        plan.speed_step = plan.preset_ladder().len() as u32 - 1;
+        Some(plan)
+    }
+
     /// The cheap variant viewers fall back to when the upscale cannot keep up: the same
     /// timeline and segment boundaries at the source's size, with the fastest preset and no
     /// shader.
@@ -575,6 +585,20 @@ mod tests {
         assert!(line.contains("scale=320:180:flags=lanczos"), "{line}");
         assert!(f.bandwidth() < p.bandwidth());
         assert_eq!(f.codecs(), "avc1.42c028,mp4a.40.2", "ultrafast is Constrained Baseline");
+    }
+
+    #[test]
+    fn lower_target_is_two_thirds_of_the_target_and_only_when_still_an_upscale() {
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        let lower = p.lower_target().unwrap();
+        assert_eq!((lower.profile.width, lower.profile.height), (426, 240));
+        assert_eq!((lower.preset(), lower.timeline), ("ultrafast", p.timeline));
+        p.media.height = 1080;
+        p.media.width = 1920;
+        p.profile = Profile { width: 3840, height: 2160, ..p.profile };
+        assert_eq!(p.lower_target().map(|l| (l.profile.width, l.profile.height)), Some((2560, 1440)));
+        p.profile = Profile { width: 2400, height: 1350, ..p.profile };
+        assert!(p.lower_target().is_none(), "900p would not be an upscale of 1080p");
     }
 
     #[test]

@@ -24,12 +24,12 @@ struct AppState {
 }
 
 /// The router serving `master.m3u8`, `main.m3u8`, `init.mp4`, `N.ts`/`N.m4s` and `status` of
-/// the job, and the same files of its fallback variant under `/fallback/`.
+/// the job, and the same files of its cheaper rungs under `/lower/` and `/fallback/`.
 pub fn router(engine: EngineHandle, job_id: String) -> Router {
     Router::new()
         .route("/", get(|| async { axum::response::Redirect::temporary("/master.m3u8") }))
         .route("/{name}", get(serve_job_file))
-        .route("/fallback/{name}", get(serve_fallback_file))
+        .route("/{rung}/{name}", get(serve_rung_file))
         .with_state(AppState { engine, job_id })
 }
 
@@ -38,12 +38,17 @@ async fn serve_job_file(State(s): State<AppState>, Path(name): Path<String>, Raw
     serve_file(&s.engine, &id, &name, query.unwrap_or_default()).await
 }
 
-async fn serve_fallback_file(
+async fn serve_rung_file(
     State(s): State<AppState>,
-    Path(name): Path<String>,
+    Path((rung, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match s.engine.job(&s.job_id).ok().and_then(|j| j.fallback().map(|f| f.id().to_owned())) {
+    let id = s
+        .engine
+        .job(&s.job_id)
+        .ok()
+        .and_then(|j| j.rungs().iter().find(|r| r.role().name() == rung).map(|r| r.id().to_owned()));
+    match id {
         Some(id) if name != "master.m3u8" => serve_file(&s.engine, &id, &name, query.unwrap_or_default()).await,
         _ => error_response(Error::not_found("no such resource")),
     }

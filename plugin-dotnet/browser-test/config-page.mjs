@@ -80,7 +80,7 @@ try {
     check(JSON.stringify(seen.users) === JSON.stringify([['u1', false], ['u2', true]]), 'users listed with the saved choice');
     check(seen.libraries === 2, 'libraries listed');
     check(seen.rows.length === 2 && seen.rows[0].includes('42.5%') && seen.rows[0].includes('12:34') && seen.rows[0].includes('2.01x'), 'job row shows progress, ETA, speed');
-    check(seen.rows[0].includes('falling behind, preset superfast, viewer on the fallback'), 'job row shows how playback keeps up');
+    check(seen.rows[0].includes('falling behind, preset superfast, viewer on a cheaper variant'), 'job row shows how playback keeps up');
     check(seen.lastAdaptation.includes('preset veryfast -> superfast'), 'the last adaptation is the Playback cell\'s tooltip');
     check(seen.cancelButtons === 1, 'only the running job has a cancel button');
     check(seen.escaped, 'file names are escaped');

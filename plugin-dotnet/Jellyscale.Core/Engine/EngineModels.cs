@@ -153,7 +153,7 @@ public sealed record JobStatus
     /// <summary>Gets the encoder priority: interactive or background.</summary>
     public string? Priority { get; init; }
 
-    /// <summary>Gets the role: upscaled, or fallback for the cheap variant of an upscaled job.</summary>
+    /// <summary>Gets the role: upscaled, or lower / fallback for the cheaper rungs of an upscaled job.</summary>
     public string Role { get; init; } = "upscaled";
 
     /// <summary>Gets the encoder preset of the current or last run.</summary>
@@ -162,11 +162,11 @@ public sealed record JobStatus
     /// <summary>Gets a value indicating whether the encoder is stopped so that other jobs' viewers get the CPU.</summary>
     public bool Held { get; init; }
 
-    /// <summary>Gets the upscaled job a fallback belongs to.</summary>
+    /// <summary>Gets the upscaled job a rung belongs to.</summary>
     public string? ParentJobId { get; init; }
 
-    /// <summary>Gets the fallback variant of an upscaled job.</summary>
-    public FallbackVariant? Fallback { get; init; }
+    /// <summary>Gets the cheaper rungs of an upscaled job, best first (the lower target, then the source-size fallback).</summary>
+    public IReadOnlyList<LadderRung> Rungs { get; init; } = [];
 
     /// <summary>Gets the latest adaptations (faster preset, fallback, held), oldest first.</summary>
     public IReadOnlyList<string> Adaptations { get; init; } = [];
@@ -180,9 +180,12 @@ public sealed record JobStatus
     public bool IsActive => State is "queued" or "probing" or "running" or "finalizing";
 }
 
-/// <summary>The cheap variant of an upscaled job: same timeline at the source size, encoded on demand.</summary>
-public sealed record FallbackVariant
+/// <summary>A cheaper variant of an upscaled job on the same timeline, encoded on demand.</summary>
+public sealed record LadderRung
 {
+    /// <summary>Gets the role: lower (two thirds of the target) or fallback (the source size).</summary>
+    public string Role { get; init; } = string.Empty;
+
     /// <summary>Gets its own job id (its playlist and segments are served like any job's).</summary>
     public string JobId { get; init; } = string.Empty;
 
@@ -201,7 +204,7 @@ public sealed record FallbackVariant
     /// <summary>Gets the number of its segments that exist.</summary>
     public int SegmentsReady { get; init; }
 
-    /// <summary>Gets a value indicating whether a viewer is on the fallback right now.</summary>
+    /// <summary>Gets a value indicating whether a viewer is on this rung right now.</summary>
     public bool Active { get; init; }
 }
 

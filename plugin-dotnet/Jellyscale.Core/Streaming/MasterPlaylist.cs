@@ -4,7 +4,7 @@ using Jellyscale.Core.Engine;
 
 namespace Jellyscale.Core.Streaming;
 
-/// <summary>Writes the master playlist: the engine's upscaled media playlist, then the job's fallback variant.</summary>
+/// <summary>Writes the master playlist: the engine's upscaled media playlist, then the job's cheaper rungs.</summary>
 public static class MasterPlaylist
 {
     /// <summary>Builds the master playlist for a job.</summary>
@@ -23,12 +23,12 @@ public static class MasterPlaylist
         text.Append(CultureInfo.InvariantCulture, $"#EXT-X-VERSION:{(fmp4 ? 7 : 3)}\n");
         text.Append("#EXT-X-INDEPENDENT-SEGMENTS\n");
 
-        // Players start with the first variant: the upscaled one. The fallback (same timeline,
-        // source size) is what their ABR switches to when the encoder cannot keep up.
+        // Players start with the first variant: the upscaled one. The cheaper rungs (same
+        // timeline) are what their ABR switches to when the encoder cannot keep up.
         Variant(text, status.Bandwidth, status.Width, status.Height, status.Codecs, "main.m3u8", uriQuery);
-        if (status.Fallback is { } fallback)
+        foreach (var rung in status.Rungs)
         {
-            Variant(text, fallback.Bandwidth, fallback.Width, fallback.Height, fallback.Codecs, $"../{fallback.JobId}/main.m3u8", uriQuery);
+            Variant(text, rung.Bandwidth, rung.Width, rung.Height, rung.Codecs, $"../{rung.JobId}/main.m3u8", uriQuery);
         }
 
         return text.ToString();

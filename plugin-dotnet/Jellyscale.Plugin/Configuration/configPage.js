@@ -79,7 +79,7 @@ function playback(job) {
         parts.push('preset ' + job.Preset);
     }
     if (job.OnFallback) {
-        parts.push('viewer on the fallback');
+        parts.push('viewer on a cheaper variant');
     }
     if (job.Held) {
         parts.push('held for other viewers');

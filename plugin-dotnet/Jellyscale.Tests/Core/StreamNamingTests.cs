@@ -67,16 +67,22 @@ public class StreamNamingTests
     }
 
     [Fact]
-    public void Master_playlist_offers_the_fallback_variant_second_by_its_own_job_id()
+    public void Master_playlist_offers_the_cheaper_rungs_after_the_upscaled_variant_by_their_own_job_ids()
     {
         var status = new JobStatus
         {
             Width = 1280, Height = 720, Codecs = "avc1.640028,mp4a.40.2", Bandwidth = 4_000_000, SegmentContainer = "ts",
-            Fallback = new FallbackVariant { JobId = "0123456789abcdef0123456789abcdef", Width = 640, Height = 360, Codecs = "avc1.42c028,mp4a.40.2", Bandwidth = 900_000 },
+            Rungs =
+            [
+                new LadderRung { Role = "lower", JobId = "11111111111111111111111111111111", Width = 854, Height = 480, Codecs = "avc1.42c028,mp4a.40.2", Bandwidth = 2_000_000 },
+                new LadderRung { Role = "fallback", JobId = "0123456789abcdef0123456789abcdef", Width = 640, Height = 360, Codecs = "avc1.42c028,mp4a.40.2", Bandwidth = 900_000 },
+            ],
         };
         var text = MasterPlaylist.Build(status, "ApiKey=abc");
         Assert.EndsWith(
             "main.m3u8?ApiKey=abc\n"
+            + "#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=854x480,CODECS=\"avc1.42c028,mp4a.40.2\"\n"
+            + "../11111111111111111111111111111111/main.m3u8?ApiKey=abc\n"
             + "#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS=\"avc1.42c028,mp4a.40.2\"\n"
             + "../0123456789abcdef0123456789abcdef/main.m3u8?ApiKey=abc\n",
             text,
