@@ -1042,7 +1042,9 @@ impl Job {
         let l = self.live.lock();
         let count = self.plan.timeline.count();
         let frontier = (first..count).take_while(|&j| l.segments.is_ready(j)).last().map_or(first, |j| j + 1);
-        if self.role.on_demand() || first > k || frontier > k {
+        // A viewer at the very segment being encoded is not ahead of it: players that probe
+        // every variant at start (ffmpeg, mpv) ask segment 0 of each, and must not move it.
+        if self.role.on_demand() || frontier >= k {
             return None;
         }
         let lead = (OVERTAKE_LEAD_SECONDS / self.plan.timeline.segment_seconds as f64).ceil() as u32;
