@@ -782,6 +782,15 @@ impl Job {
             return Err(Error::not_found("MPEG-TS streams have no init section"));
         }
         let mut rx = self.changed.subscribe();
+        // A player switching to an idle rung (or opening a paused job) asks for the init section
+        // first: encoding starts where the viewer is, or the init would never come.
+        let idle = self.role.on_demand() || self.state() == JobState::Paused;
+        if idle && !self.live.lock().has_init {
+            let parent = self.parent.get().and_then(Weak::upgrade);
+            let at = parent.and_then(|p| p.live.lock().viewer).or(self.live.lock().viewer).unwrap_or(0);
+            self.live.lock().last_activity = Instant::now();
+            let _ = self.control.send(Control::Seek(at));
+        }
         let wait = async {
             loop {
                 {

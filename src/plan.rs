@@ -110,6 +110,36 @@ pub struct EncodePlan {
     pub speed_step: u32,
 }
 
+/// The HEVC level (general_level_idc, 30 x level) an encoder picks for a picture size and frame
+/// rate: the lowest whose luma picture size, luma sample rate and dimension limits (H.265
+/// Table A.8) hold it. x265 picks it this way and cannot be told a level without turning on VBV
+/// (and refusing sizes over it), so the master playlist announces what it will pick.
+pub fn hevc_level(width: u32, height: u32, fps: f64) -> u32 {
+    const LEVELS: &[(u32, f64, f64)] = &[
+        (30, 36_864.0, 552_960.0),
+        (60, 122_880.0, 3_686_400.0),
+        (63, 245_760.0, 7_372_800.0),
+        (90, 552_960.0, 16_588_800.0),
+        (93, 983_040.0, 33_177_600.0),
+        (120, 2_228_224.0, 66_846_720.0),
+        (123, 2_228_224.0, 133_693_440.0),
+        (150, 8_912_896.0, 267_386_880.0),
+        (153, 8_912_896.0, 534_773_760.0),
+        (156, 8_912_896.0, 1_069_547_520.0),
+        (180, 35_651_584.0, 1_069_547_520.0),
+        (183, 35_651_584.0, 2_139_095_040.0),
+        (186, 35_651_584.0, 4_278_190_080.0),
+    ];
+    let samples = width as f64 * height as f64;
+    LEVELS
+        .iter()
+        .find(|&&(_, max_ps, max_sr)| {
+            let max_side = (max_ps * 8.0).sqrt();
+            samples <= max_ps && samples * fps <= max_sr && (width as f64) <= max_side && (height as f64) <= max_side
+        })
+        .map_or(186, |l| l.0)
+}
+
 /// H.264 level for an output height, as the `-level` value and the RFC 6381 level byte: the
 /// encoder is told the level the master playlist announces, so CODECS matches the stream.
 fn h264_level(height: u32) -> (&'static str, &'static str) {
@@ -411,7 +441,7 @@ impl EncodePlan {
             Codec::H264 => format!("avc1.6400{}", h264_level(height).1),
             Codec::Hevc => {
                 let profile = if self.ten_bit() { "2.4" } else { "1.6" };
-                let level = if height <= 1088 { 120 } else { 153 };
+                let level = hevc_level(self.profile.width, height, self.media.fps);
                 format!("hvc1.{profile}.L{level}.90")
             }
         };
@@ -599,6 +629,17 @@ mod tests {
         assert_eq!(p.lower_target().map(|l| (l.profile.width, l.profile.height)), Some((2560, 1440)));
         p.profile = Profile { width: 2400, height: 1350, ..p.profile };
         assert!(p.lower_target().is_none(), "900p would not be an upscale of 1080p");
+    }
+
+    #[test]
+    fn hevc_level_is_the_lowest_that_holds_size_and_rate() {
+        assert_eq!(hevc_level(640, 360, 24.0), 63);
+        assert_eq!(hevc_level(1280, 720, 24.0), 93);
+        assert_eq!(hevc_level(1920, 1080, 24.0), 120);
+        assert_eq!(hevc_level(1920, 1080, 60.0), 123);
+        assert_eq!(hevc_level(3840, 2160, 24.0), 150);
+        assert_eq!(hevc_level(3840, 2160, 60.0), 153);
+        assert_eq!(hevc_level(8, 4000, 1.0), 120, "a very tall picture needs a larger level");
     }
 
     #[test]

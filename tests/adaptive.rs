@@ -67,38 +67,52 @@ fn variant_base(base: &str, uri: &str) -> String {
 
 /// The RFC 6381 codecs of a segment, from what ffprobe finds in it.
 fn probed_codecs(file: &Path) -> (String, u32, u32, f64) {
-    let v = ffprobe_json(file.to_str().unwrap(), "stream=codec_type,codec_name,profile,level,width,height,start_time");
+    let entries = "stream=codec_type,codec_name,codec_tag_string,profile,level,width,height,start_time";
+    let v = ffprobe_json(file.to_str().unwrap(), entries);
     let mut codecs = Vec::new();
     let (mut w, mut h, mut start) = (0, 0, 0.0);
     for s in v["streams"].as_array().unwrap() {
-        match (s["codec_type"].as_str(), s["codec_name"].as_str()) {
-            (Some("video"), Some("h264")) => {
-                let profile = match s["profile"].as_str() {
-                    Some("High") => "6400",
-                    Some("Main") => "4d00",
-                    // x264 sets constraint flags 0 and 1 for it (ffprobe does not show them).
-                    Some("Constrained Baseline") => "42c0",
-                    other => panic!("unexpected H.264 profile {other:?}"),
-                };
-                codecs.push(format!("avc1.{profile}{:02x}", s["level"].as_u64().unwrap()));
-                w = s["width"].as_u64().unwrap() as u32;
-                h = s["height"].as_u64().unwrap() as u32;
-                start = s["start_time"].as_str().unwrap().parse().unwrap();
+        let level = s["level"].as_u64().unwrap_or(0);
+        let video = match (s["codec_type"].as_str(), s["codec_name"].as_str(), s["profile"].as_str()) {
+            (Some("video"), Some("h264"), Some("High")) => format!("avc1.6400{level:02x}"),
+            (Some("video"), Some("h264"), Some("Main")) => format!("avc1.4d00{level:02x}"),
+            // x264 sets constraint flags 0 and 1 for it (ffprobe does not show them).
+            (Some("video"), Some("h264"), Some("Constrained Baseline")) => format!("avc1.42c0{level:02x}"),
+            (Some("video"), Some("hevc"), Some(profile)) => {
+                assert_eq!(s["codec_tag_string"], "hvc1", "Apple players need hvc1");
+                let profile = if profile == "Main 10" { "2.4" } else { "1.6" };
+                format!("hvc1.{profile}.L{level}.90")
             }
-            (Some("audio"), Some("aac")) => codecs.push("mp4a.40.2".to_owned()),
+            (Some("audio"), Some("aac"), _) => {
+                codecs.push("mp4a.40.2".to_owned());
+                continue;
+            }
             other => panic!("unexpected stream {other:?}"),
-        }
+        };
+        codecs.push(video);
+        w = s["width"].as_u64().unwrap() as u32;
+        h = s["height"].as_u64().unwrap() as u32;
+        start = s["start_time"].as_str().unwrap().parse().unwrap();
     }
     (codecs.join(","), w, h, start)
 }
 
 #[test]
 fn master_playlist_variants_share_one_timeline_and_announce_what_ffprobe_finds() {
+    variants_share_one_timeline_and_announce_what_ffprobe_finds(Codec::H264);
+}
+
+#[test]
+fn hevc_fmp4_variants_share_one_timeline_and_announce_what_ffprobe_finds() {
+    variants_share_one_timeline_and_announce_what_ffprobe_finds(Codec::Hevc);
+}
+
+fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
     let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "clip.mp4", 9.0, "320x180", &[]);
     let engine = Engine::new(config(dir.path(), 2)).unwrap();
-    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let st = engine.start(request(&src, codec)).unwrap();
     let base = serve_router(&engine, &st.job_id);
 
     let master = get_text(&format!("{base}master.m3u8?ApiKey=k"));
@@ -132,8 +146,12 @@ fn master_playlist_variants_share_one_timeline_and_announce_what_ffprobe_finds()
     for k in [0, 3, lists[0].len() - 1] {
         let mut starts = Vec::new();
         for (i, (attributes, uri)) in variants.iter().enumerate() {
-            let file = files.join(format!("v{i}_{k}.ts"));
-            std::fs::write(&file, get(&format!("{}{}", variant_base(&base, uri), lists[i][k].1))).unwrap();
+            let variant = variant_base(&base, uri);
+            // An fMP4 segment is read after its variant's init section, as players do.
+            let mut bytes = if codec == Codec::Hevc { get(&format!("{variant}init.mp4")) } else { Vec::new() };
+            bytes.extend(get(&format!("{variant}{}", lists[i][k].1)));
+            let file = files.join(format!("v{i}_{k}.{}", if codec == Codec::Hevc { "mp4" } else { "ts" }));
+            std::fs::write(&file, bytes).unwrap();
             let (codecs, w, h, start) = probed_codecs(&file);
             assert_eq!(codecs, attribute(attributes, "CODECS"), "variant {i} segment {k}");
             assert_eq!(format!("{w}x{h}"), attribute(attributes, "RESOLUTION"), "variant {i} segment {k}");
