@@ -362,6 +362,7 @@ impl EngineHandle {
             vaapi_device: c.vaapi_device.clone(),
             shader: c.shader_path.clone(),
             speed_step: 0,
+            bitrate_cap: None,
         };
         Ok(plan)
     }

@@ -108,6 +108,9 @@ pub struct EncodePlan {
     /// How many encoder presets faster than the configured one this plan runs (0: as
     /// configured); raised when the encoder falls behind a viewer.
     pub speed_step: u32,
+    /// A video bitrate cap (bits/s, VBV with a one-second buffer) for the cheaper rungs, so the
+    /// master playlist's BANDWIDTH bounds their segments; the saved upscale has none.
+    pub bitrate_cap: Option<u64>,
 }
 
 /// The HEVC level (general_level_idc, 30 x level) an encoder picks for a picture size and frame
@@ -208,6 +211,7 @@ impl EncodePlan {
         let (width, height) = target_size(self.media.width, self.media.height, 8, height).ok()?;
         let mut plan = EncodePlan { profile: Profile { width, height, ..self.profile }, ..self.clone() };
         plan.speed_step = plan.preset_ladder().len() as u32 - 1;
+        plan.bitrate_cap = Some(plan.typical_video_bitrate());
         Some(plan)
     }
 
@@ -219,6 +223,7 @@ impl EncodePlan {
             Profile { width: (self.media.width & !1).max(2), height: (self.media.height & !1).max(2), ..self.profile };
         let mut plan = EncodePlan { profile, shader: None, speed_step: 0, ..self.clone() };
         plan.speed_step = plan.preset_ladder().len() as u32 - 1;
+        plan.bitrate_cap = Some(plan.typical_video_bitrate());
         plan
     }
 
@@ -390,6 +395,10 @@ impl EncodePlan {
         if self.backend == Backend::Qsv {
             push(&mut a, &["-look_ahead", "0", "-forced_idr", "1"]);
         }
+        // VAAPI's CQP and QSV's ICQ modes take no cap; their rungs' BANDWIDTH stays an estimate.
+        if let (Some(cap), Backend::Cpu | Backend::Auto | Backend::Nvenc) = (self.bitrate_cap, self.backend) {
+            push(&mut a, &["-maxrate", &cap.to_string(), "-bufsize", &cap.to_string()]);
+        }
         push(&mut a, &["-g", &gop]);
         match (self.backend, codec) {
             (Backend::Cpu | Backend::Auto, Codec::H264) => push(&mut a, &["-sc_threshold", "0"]),
@@ -451,10 +460,36 @@ impl EncodePlan {
         }
     }
 
-    /// A rough peak bitrate for `BANDWIDTH`, in bits per second.
-    pub fn bandwidth(&self) -> u64 {
+    /// What this output typically takes at the configured quality: 0.12 bits a pixel.
+    fn typical_video_bitrate(&self) -> u64 {
         let pixels = self.profile.width as f64 * self.profile.height as f64 * self.media.fps.min(60.0);
-        (pixels * 0.12) as u64 + if self.audio.is_some() { 192_000 } else { 0 }
+        ((pixels * 0.12) as u64).max(64_000)
+    }
+
+    /// The peak bitrate for `BANDWIDTH`, in bits per second. A capped rung's segments stay
+    /// under twice its cap even for the one-second first segment (the buffer holds one second
+    /// more); the uncapped upscale gets the typical rate, scaled for presets that compress
+    /// less. Audio: what a copy of the source's AAC or our re-encode may take.
+    pub fn bandwidth(&self) -> u64 {
+        let video = match self.bitrate_cap {
+            Some(cap) => 2 * cap,
+            None => {
+                let factor = match self.preset() {
+                    "ultrafast" => 2.5,
+                    "superfast" => 1.6,
+                    _ => 1.0,
+                };
+                (self.typical_video_bitrate() as f64 * factor) as u64
+            }
+        };
+        let audio = self.audio.as_ref().map_or(0, |a| {
+            if a.codec == "aac" {
+                384_000
+            } else {
+                (64_000 * a.channels as u64).min(384_000)
+            }
+        });
+        video + audio
     }
 }
 
@@ -585,6 +620,7 @@ mod tests {
             vaapi_device: "/dev/dri/renderD128".into(),
             shader: None,
             speed_step: 0,
+            bitrate_cap: None,
         }
     }
 
@@ -613,6 +649,8 @@ mod tests {
         assert!(f.shader.is_none());
         let line = display_args(Path::new("ffmpeg"), &f.encode_args(0, None));
         assert!(line.contains("scale=320:180:flags=lanczos"), "{line}");
+        assert!(line.contains("-maxrate 165888 -bufsize 165888"), "capped at 0.12 bit a pixel: {line}");
+        assert_eq!(f.bandwidth(), 2 * 165_888 + 384_000, "twice the cap, and copied AAC's allowance");
         assert!(f.bandwidth() < p.bandwidth());
         assert_eq!(f.codecs(), "avc1.42c028,mp4a.40.2", "ultrafast is Constrained Baseline");
     }

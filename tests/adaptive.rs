@@ -149,7 +149,14 @@ fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
             let variant = variant_base(&base, uri);
             // An fMP4 segment is read after its variant's init section, as players do.
             let mut bytes = if codec == Codec::Hevc { get(&format!("{variant}init.mp4")) } else { Vec::new() };
-            bytes.extend(get(&format!("{variant}{}", lists[i][k].1)));
+            let segment = get(&format!("{variant}{}", lists[i][k].1));
+            // The cheaper rungs are capped: BANDWIDTH bounds their every segment (HLS: the peak).
+            let bitrate = segment.len() as f64 * 8.0 / lists[i][k].0.parse::<f64>().unwrap();
+            eprintln!("variant {i} segment {k}: {:.0} kbit/s, BANDWIDTH {}", bitrate / 1000.0, bandwidth(i));
+            if i > 0 {
+                assert!(bitrate <= bandwidth(i) as f64, "variant {i} segment {k}: {bitrate} bit/s over BANDWIDTH");
+            }
+            bytes.extend(segment);
             let file = files.join(format!("v{i}_{k}.{}", if codec == Codec::Hevc { "mp4" } else { "ts" }));
             std::fs::write(&file, bytes).unwrap();
             let (codecs, w, h, start) = probed_codecs(&file);
