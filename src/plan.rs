@@ -217,11 +217,12 @@ impl EncodePlan {
 
     /// The cheap variant viewers fall back to when the upscale cannot keep up: the same
     /// timeline and segment boundaries at the source's size, with the fastest preset and no
-    /// shader.
+    /// shader, always on the CPU: it must work whatever the GPU does, and must not take one of
+    /// the GPU's few encoder sessions (NVENC allows 8 at once).
     pub fn fallback(&self) -> EncodePlan {
         let profile =
             Profile { width: (self.media.width & !1).max(2), height: (self.media.height & !1).max(2), ..self.profile };
-        let mut plan = EncodePlan { profile, shader: None, speed_step: 0, ..self.clone() };
+        let mut plan = EncodePlan { profile, shader: None, speed_step: 0, backend: Backend::Cpu, ..self.clone() };
         plan.speed_step = plan.preset_ladder().len() as u32 - 1;
         plan.bitrate_cap = Some(plan.typical_video_bitrate());
         plan
@@ -651,6 +652,9 @@ mod tests {
         assert!(line.contains("scale=320:180:flags=lanczos"), "{line}");
         assert!(line.contains("-maxrate 165888 -bufsize 165888"), "capped at 0.12 bit a pixel: {line}");
         assert_eq!(f.bandwidth(), 2 * 165_888 + 384_000, "twice the cap, and copied AAC's allowance");
+        let gpu =
+            display_args(Path::new("ffmpeg"), &plan(Backend::Nvenc, Codec::H264, 8).fallback().encode_args(0, None));
+        assert!(gpu.contains("-c:v libx264 -preset ultrafast") && !gpu.contains("cuda"), "{gpu}");
         assert!(f.bandwidth() < p.bandwidth());
         assert_eq!(f.codecs(), "avc1.42c028,mp4a.40.2", "ultrafast is Constrained Baseline");
     }
