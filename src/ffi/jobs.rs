@@ -41,7 +41,11 @@ pub unsafe extern "C" fn jellyscale_start_stream(
     })
 }
 
-/// The status JSON of one job (state, progress, ready segments, final path, error).
+/// The status JSON of one job (state, progress, ready segments, final path, error, and how it
+/// keeps up: `verdict`, `preset`, `held`, `adaptations`). An upscaled job's `rungs` are its
+/// cheaper variants on the same timeline (`lower`, `fallback`), each with its own `job_id`
+/// whose status, playlist and segments these same functions serve; a rung's `parent_job_id`
+/// names its upscaled job.
 ///
 /// Ownership: `engine` and `job_id` are borrowed for the call. `*out_json` receives the status
 /// JSON on success, the error JSON otherwise; either is owned by the caller: free it with
