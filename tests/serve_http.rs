@@ -8,8 +8,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Starts `jellyscale serve` on the CPU backend with its folders inside `dir`.
+/// Starts `jellyscale serve` on the CPU backend with its folders inside `dir`, its stderr
+/// discarded (a pipe nobody reads would block it).
 fn spawn_serve(dir: &Path, src: &Path, listen: &str, extra: &[&str]) -> Child {
+    spawn_serve_with(dir, src, listen, extra, Stdio::null())
+}
+
+fn spawn_serve_with(dir: &Path, src: &Path, listen: &str, extra: &[&str], stderr: Stdio) -> Child {
     Command::new(env!("CARGO_BIN_EXE_jellyscale"))
         .args(["serve", "--listen", listen, "--backend", "cpu"])
         .args(extra)
@@ -19,7 +24,7 @@ fn spawn_serve(dir: &Path, src: &Path, listen: &str, extra: &[&str]) -> Child {
         .arg(dir.join("out"))
         .arg(src)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap()
 }
@@ -149,6 +154,34 @@ fn serve_keeps_serving_when_its_stdout_goes_away() {
         }
         assert!(Instant::now() < deadline, "serve never answered");
         std::thread::sleep(Duration::from_millis(100));
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+}
+
+#[test]
+fn serve_reports_what_it_changes_to_keep_viewers_playing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 10.0, "320x180", &[]);
+    let mut serve = spawn_serve_with(dir.path(), &src, "127.0.0.1:0", &["--segment-seconds", "2"], Stdio::piped());
+    let base = served_url(&mut serve).trim_end_matches("master.m3u8").to_owned();
+    let stderr = BufReader::new(serve.stderr.take().unwrap());
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // A viewer takes a segment of the fallback variant.
+    assert_eq!(get(&format!("{base}fallback/0.ts")).0, 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l == "adapting: viewer on a cheaper variant from segment 0") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("serve never said it: {seen:?}"),
+        }
     }
     serve.kill().unwrap();
     serve.wait().unwrap();

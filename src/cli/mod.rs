@@ -228,7 +228,20 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Er
         let app = jellyscale::server::router(handle.clone(), status.job_id.clone());
         let job = handle.job(&status.job_id)?;
         let reporter = tokio::spawn(async move {
-            let done = job.wait_terminal(std::time::Duration::from_secs(u64::MAX / 4)).await;
+            // What the job changes to keep its viewers playing is news to whoever runs it.
+            let mut rx = job.subscribe();
+            let mut told: Option<String> = None;
+            let done = loop {
+                let st = job.status();
+                let seen = told.as_ref().and_then(|t| st.adaptations.iter().rposition(|a| a == t)).map_or(0, |i| i + 1);
+                for a in &st.adaptations[seen..] {
+                    tell!("adapting: {a}");
+                }
+                told = st.adaptations.last().cloned().or(told);
+                if st.state.is_terminal() || rx.changed().await.is_err() {
+                    break job.status();
+                }
+            };
             match done.final_path {
                 Some(p) => tell!("finished file: {}", p.display()),
                 None => tell!("job ended: {:?} {}", done.state, done.error.map(|e| e.message).unwrap_or_default()),
