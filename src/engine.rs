@@ -543,16 +543,16 @@ impl EngineHandle {
     /// `lower/main.m3u8` and `fallback/main.m3u8`, as `jellyscale serve` routes them).
     pub fn master_playlist(&self, id: &str, query: &str) -> Result<String> {
         let job = self.job(id)?;
-        let variant = |p: &EncodePlan, uri: String| playlist::Variant {
-            bandwidth: p.bandwidth(),
-            width: p.profile.width,
-            height: p.profile.height,
-            codecs: p.codecs(),
+        let variant = |j: &Job, uri: String| playlist::Variant {
+            bandwidth: j.bandwidth(),
+            width: j.plan().profile.width,
+            height: j.plan().profile.height,
+            codecs: j.plan().codecs(),
             uri,
         };
-        let mut variants = vec![variant(job.plan(), "main.m3u8".to_owned())];
+        let mut variants = vec![variant(&job, "main.m3u8".to_owned())];
         for r in job.rungs() {
-            variants.push(variant(r.plan(), format!("{}/main.m3u8", r.role().name())));
+            variants.push(variant(r, format!("{}/main.m3u8", r.role().name())));
         }
         Ok(playlist::master_playlist(&variants, job.plan().container(), query))
     }

@@ -270,6 +270,27 @@ struct Live {
     last_request: Option<Instant>,
     /// Latest adaptations, for status.
     adaptations: VecDeque<String>,
+    /// Bytes of each segment (0: not there yet), for the measured peak bit rate.
+    sizes: Vec<u32>,
+    /// The peak bit rate HLS defines over the segments so far.
+    peak: Option<u64>,
+}
+
+impl Live {
+    /// Records segment `k`'s size and the peak bit rate it makes.
+    fn record_size(&mut self, t: &Timeline, k: u32, bytes: u64) {
+        if let Some(size) = self.sizes.get_mut(k as usize) {
+            *size = bytes.min(u32::MAX as u64) as u32;
+            self.peak = crate::playlist::peak_bitrate(t, &self.sizes);
+        }
+    }
+
+    /// Segment sizes from a finished file's piece offsets (an fMP4 init section first).
+    fn sizes_from_offsets(&mut self, t: &Timeline, offsets: &[u64], has_init_piece: bool) {
+        let skip = usize::from(has_init_piece);
+        self.sizes = offsets.windows(2).skip(skip).map(|w| (w[1] - w[0]).min(u32::MAX as u64) as u32).collect();
+        self.peak = crate::playlist::peak_bitrate(t, &self.sizes);
+    }
 }
 
 impl Live {
@@ -377,8 +398,10 @@ impl Job {
         let timeline = plan.timeline;
         dir.remove_partials();
         let mut segments = SegmentSet::new(timeline.count());
+        let mut sizes = vec![0u32; timeline.count() as usize];
         for k in dir.scan_segments(timeline.count()) {
             segments.mark(k);
+            sizes[k as usize] = std::fs::metadata(dir.segment(k)).map_or(0, |m| m.len().min(u32::MAX as u64) as u32);
         }
         let previous = if role == Role::Upscaled { dir.read_manifest() } else { None };
         let finished = previous
@@ -426,6 +449,8 @@ impl Job {
                 fallback_seen: None,
                 last_request: None,
                 adaptations: VecDeque::new(),
+                peak: crate::playlist::peak_bitrate(&timeline, &sizes),
+                sizes,
             }),
             playlist: Mutex::new(None),
             changed,
@@ -435,6 +460,13 @@ impl Job {
         });
         for r in &job.rungs {
             let _ = r.parent.set(Arc::downgrade(&job));
+        }
+        {
+            let mut l = job.live.lock();
+            if l.state == JobState::Done {
+                let offsets = l.final_offsets.clone();
+                l.sizes_from_offsets(&timeline, &offsets, job.dir.container == Container::Mp4);
+            }
         }
         if state != JobState::Done {
             let manifest = if role == Role::Upscaled { job.dir.write_manifest(&job.manifest) } else { Ok(()) };
@@ -484,6 +516,12 @@ impl Job {
                 text
             }
         }
+    }
+
+    /// `BANDWIDTH` for the master playlist: the plan's bound, or the peak measured on the
+    /// segments when that is higher (exact once the job is done).
+    pub fn bandwidth(&self) -> u64 {
+        self.plan.bandwidth().max(self.live.lock().peak.unwrap_or(0))
     }
 
     /// The cheaper rungs of an upscaled job, best first.
@@ -622,7 +660,7 @@ impl Job {
             position_seconds: l.position,
             eta_seconds,
             codecs: self.plan.codecs(),
-            bandwidth: self.plan.bandwidth(),
+            bandwidth: self.plan.bandwidth().max(l.peak.unwrap_or(0)),
             final_path: (l.state == JobState::Done).then(|| self.final_path.clone()),
             error: l.error.clone(),
             realtime_margin_seconds: margin,
@@ -643,7 +681,7 @@ impl Job {
                         width: r.plan.profile.width,
                         height: r.plan.profile.height,
                         codecs: r.plan.codecs(),
-                        bandwidth: r.plan.bandwidth(),
+                        bandwidth: r.plan.bandwidth().max(rl.peak.unwrap_or(0)),
                         segments_ready: rl.segments.ready_count(),
                         active: rl.last_request.is_some_and(|t| t.elapsed() < FALLBACK_ACTIVE),
                     }
@@ -992,10 +1030,17 @@ impl Job {
     /// Marks every complete segment on disk (a backstop for missed file events).
     fn mark_existing(&self) {
         let found = self.dir.scan_segments(self.plan.timeline.count());
+        let new: Vec<u32> = {
+            let l = self.live.lock();
+            found.into_iter().filter(|&k| !l.segments.is_ready(k)).collect()
+        };
+        let sizes: Vec<(u32, u64)> =
+            new.into_iter().map(|k| (k, std::fs::metadata(self.dir.segment(k)).map_or(0, |m| m.len()))).collect();
         let has_init = self.adopt_init();
         self.update(|l| {
-            for k in found {
+            for (k, bytes) in sizes {
                 l.segments.mark(k);
+                l.record_size(&self.plan.timeline, k, bytes);
             }
             l.has_init = has_init;
         });
@@ -1236,6 +1281,8 @@ impl Job {
             // Under the lock: a request cannot start a run in the folder being removed.
             self.dir.wipe();
             l.segments = SegmentSet::new(self.plan.timeline.count());
+            l.sizes.fill(0);
+            l.peak = None;
             l.has_init = false;
         }
     }
@@ -1243,10 +1290,12 @@ impl Job {
     fn on_file_event(&self, path: &Path) {
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
         if let Some(k) = self.dir.parse_segment_name(&name) {
-            if path.is_file() {
+            if let Some(meta) = std::fs::metadata(path).ok().filter(|m| m.is_file()) {
                 let has_init = self.adopt_init() || self.dir.container == Container::Ts;
                 self.update(|l| {
-                    l.segments.mark(k);
+                    if l.segments.mark(k) {
+                        l.record_size(&self.plan.timeline, k, meta.len());
+                    }
                     l.has_init = has_init;
                 });
             }
@@ -1314,7 +1363,10 @@ impl Job {
             ..self.manifest.clone()
         };
         self.dir.write_manifest(&manifest)?;
-        self.update(|l| l.final_offsets = offsets);
+        self.update(|l| {
+            l.sizes_from_offsets(&self.plan.timeline, &offsets, self.dir.container == Container::Mp4);
+            l.final_offsets = offsets;
+        });
         self.dir.remove_segments();
         for r in &self.rungs {
             r.discard_if_idle();

@@ -113,6 +113,33 @@ pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String
     out
 }
 
+/// The peak bit rate of a variant as HLS defines it for `BANDWIDTH`: the largest rate of any
+/// run of consecutive segments lasting 0.5 to 1.5 target durations (so a short last or first
+/// segment is judged with its neighbour). `sizes` are the segments' bytes, 0 where unknown;
+/// runs with an unknown segment are skipped. None until some run is known.
+pub fn peak_bitrate(t: &Timeline, sizes: &[u32]) -> Option<u64> {
+    let target = (0..t.count()).map(|k| t.duration_of(k)).fold(0.0f64, f64::max).ceil();
+    let mut peak: Option<f64> = None;
+    for first in 0..sizes.len() {
+        let (mut bytes, mut seconds) = (0u64, 0.0);
+        for (k, &size) in sizes.iter().enumerate().skip(first) {
+            if size == 0 {
+                break;
+            }
+            bytes += size as u64;
+            seconds += t.duration_of(k as u32);
+            if seconds > 1.5 * target {
+                break;
+            }
+            if seconds >= 0.5 * target {
+                let rate = bytes as f64 * 8.0 / seconds;
+                peak = Some(peak.map_or(rate, |p| p.max(rate)));
+            }
+        }
+    }
+    peak.map(|p| p.ceil() as u64)
+}
+
 /// One variant of a master playlist.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
@@ -208,6 +235,18 @@ mod tests {
         assert!(p.contains("#EXT-X-MAP:URI=\"init.mp4\"\n"));
         assert!(p.contains("\n1.m4s\n"));
         assert!(p.contains("#EXT-X-VERSION:7"));
+    }
+
+    #[test]
+    fn peak_bitrate_judges_short_segments_with_their_neighbour() {
+        let t = Timeline { duration: 10.0, segment_seconds: 4, first_seconds: 1, fps: 24.0 };
+        // [0,1) [1,5) [5,9) [9,10): target 4 s, runs of 2 to 6 s.
+        assert_eq!(peak_bitrate(&t, &[0, 0, 0, 0]), None);
+        // 1 s of 50 kB alone would be 400 kbit/s; with the next 4 s it is (50+100) kB / 5 s.
+        assert_eq!(peak_bitrate(&t, &[50_000, 100_000, 0, 0]), Some(240_000));
+        assert_eq!(peak_bitrate(&t, &[50_000, 100_000, 300_000, 0]), Some(600_000));
+        // The 1 s tail joins the segment before it.
+        assert_eq!(peak_bitrate(&t, &[0, 0, 100_000, 100_000]), Some(320_000));
     }
 
     proptest::proptest! {

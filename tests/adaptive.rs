@@ -33,7 +33,7 @@ fn status(base: &str) -> serde_json::Value {
 }
 
 /// `(attributes, uri)` of each variant of a master playlist.
-fn variants(master: &str) -> Vec<(String, String)> {
+fn variants_of(master: &str) -> Vec<(String, String)> {
     let lines: Vec<&str> = master.lines().collect();
     lines
         .windows(2)
@@ -116,7 +116,7 @@ fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
     let base = serve_router(&engine, &st.job_id);
 
     let master = get_text(&format!("{base}master.m3u8?ApiKey=k"));
-    let variants = variants(&master);
+    let variants = variants_of(&master);
     assert_eq!(variants.len(), 3, "{master}");
     assert!(variants.iter().all(|(_, uri)| uri.ends_with("main.m3u8?ApiKey=k")), "{master}");
     let sizes: Vec<&str> = variants.iter().map(|(a, _)| attribute(a, "RESOLUTION")).collect();
@@ -171,6 +171,31 @@ fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
 }
 
 #[test]
+fn a_finished_job_announces_the_peak_bandwidth_measured_on_its_segments() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    // Noise compresses badly: far more bits than the 0.12 bit a pixel estimate.
+    let src = clip(dir.path(), "noisy.mp4", 6.0, "320x180", &["-vf", "noise=alls=40:allf=t"]);
+    let engine = Engine::new(config(dir.path(), 2)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let base = serve_router(&engine, &st.job_id);
+    let bandwidth = || -> u64 {
+        let master = get_text(&format!("{base}master.m3u8"));
+        attribute(&variants_of(&master)[0].0, "BANDWIDTH").parse().unwrap()
+    };
+    let estimated = bandwidth();
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    let measured = bandwidth();
+    assert!(measured > estimated, "measured {measured} vs estimated {estimated}");
+    let list = segments(&get_text(&format!("{base}main.m3u8")));
+    for (duration, uri) in list.iter().filter(|(d, _)| d.starts_with("2.")) {
+        let bitrate = get(&format!("{base}{uri}")).len() as f64 * 8.0 / duration.parse::<f64>().unwrap();
+        assert!(bitrate <= measured as f64, "{uri}: {bitrate} bit/s over BANDWIDTH {measured}");
+    }
+}
+
+#[test]
 fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_the_fallback_and_never_waits_a_segment() {
     let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
@@ -183,7 +208,7 @@ fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_the_fallback_and_ne
     // 4x (1280x720): the shader's cost grows with the output, far past what 2 cores do in real time.
     let st = engine.start(StreamRequest { scale: Some(4), ..request(&src, Codec::H264) }).unwrap();
     let base = serve_router(&engine, &st.job_id);
-    let variants = variants(&get_text(&format!("{base}master.m3u8")));
+    let variants = variants_of(&get_text(&format!("{base}master.m3u8")));
     let lists: Vec<Vec<(String, String)>> =
         variants.iter().map(|(_, uri)| segments(&get_text(&format!("{base}{uri}")))).collect();
     let bases: Vec<String> = variants.iter().map(|(_, uri)| variant_base(&base, uri)).collect();
