@@ -222,7 +222,7 @@ pub fn verdict(speed: f64, margin: f64, segment_seconds: u32) -> Verdict {
 pub(crate) enum Control {
     /// A viewer wants this segment: restart the encoder there if it is far away.
     Seek(u32),
-    /// A viewer of the fallback variant is at this segment: an upscaled encoder that it
+    /// A viewer of a cheaper rung is at this segment: an upscaled encoder that it
     /// overtook jumps ahead of it, so the viewer can switch back up.
     Overtaken(u32),
     /// The engine's hold changed (see [`Job::set_hold`]): stop or continue the encoder now.
@@ -330,7 +330,7 @@ pub(crate) struct JobSpec {
     pub role: Role,
     pub plan: EncodePlan,
     pub dir: JobDir,
-    /// Where the finished file goes (a fallback, never saved, carries its upscaled job's).
+    /// Where the finished file goes (a rung, never saved, carries its upscaled job's).
     pub final_path: PathBuf,
     pub manifest: Manifest,
 }
@@ -361,12 +361,12 @@ const AHEAD_LIMIT_SECONDS: f64 = 24.0;
 const BACKGROUND_NICE: i32 = 10;
 /// Runs that die without writing a segment before the job gives up.
 const MAX_FRUITLESS_RUNS: u32 = 2;
-/// A fallback encoder stops (SIGSTOP) this far ahead of its viewer and continues at half of it.
-const FALLBACK_LOOKAHEAD_SECONDS: f64 = 24.0;
-/// A fallback encoder nobody asked anything of for this long ends its run.
-const FALLBACK_IDLE: Duration = Duration::from_secs(15);
-/// A fallback request this recent means a viewer is on the fallback.
-const FALLBACK_ACTIVE: Duration = Duration::from_secs(10);
+/// A rung's encoder stops (SIGSTOP) this far ahead of its viewer and continues at half of it.
+const RUNG_LOOKAHEAD_SECONDS: f64 = 24.0;
+/// A rung's encoder nobody asked anything of for this long ends its run.
+const RUNG_IDLE: Duration = Duration::from_secs(15);
+/// A rung request this recent means a viewer is on that rung.
+const RUNG_ACTIVE: Duration = Duration::from_secs(10);
 /// How far ahead of a viewer an overtaken upscaled encoder restarts, so it is ahead again.
 const OVERTAKE_LEAD_SECONDS: f64 = 8.0;
 /// Consecutive one-second checks with a `falling_behind` verdict before a faster preset.
@@ -379,7 +379,7 @@ const ADAPTATIONS_KEPT: usize = 8;
 enum RunEnd {
     Exited(Exit),
     Seek(u32),
-    /// A fallback run whose viewers went away.
+    /// A rung's run whose viewers went away.
     Idle,
     /// A run that gave its encoder slot to another job.
     Yield,
@@ -614,12 +614,12 @@ impl Job {
 
     /// A viewer of this job's fallback is at segment `k`: it counts as this job's viewer, and an
     /// encoder it overtook jumps ahead of it.
-    fn viewer_on_fallback(&self, k: u32) {
+    fn viewer_on_rung(&self, k: u32) {
         {
             let mut l = self.live.lock();
             l.viewer = Some(k);
             l.last_activity = Instant::now();
-            if l.fallback_seen.is_none_or(|t| t.elapsed() > FALLBACK_ACTIVE) {
+            if l.fallback_seen.is_none_or(|t| t.elapsed() > RUNG_ACTIVE) {
                 self.note(&mut l, format!("viewer on a cheaper variant from segment {k}"));
             }
             l.fallback_seen = Some(Instant::now());
@@ -683,7 +683,7 @@ impl Job {
                         codecs: r.plan.codecs(),
                         bandwidth: r.plan.bandwidth().max(rl.peak.unwrap_or(0)),
                         segments_ready: rl.segments.ready_count(),
-                        active: rl.last_request.is_some_and(|t| t.elapsed() < FALLBACK_ACTIVE),
+                        active: rl.last_request.is_some_and(|t| t.elapsed() < RUNG_ACTIVE),
                     }
                 })
                 .collect(),
@@ -782,7 +782,7 @@ impl Job {
         }
         let _waiting = Waiting(&self.live);
         if let Some(parent) = self.parent.get().and_then(Weak::upgrade) {
-            parent.viewer_on_fallback(k);
+            parent.viewer_on_rung(k);
         }
         let mut rx = self.changed.subscribe();
         let mut asked = false;
@@ -899,7 +899,7 @@ impl Job {
         self.finish(result);
     }
 
-    /// Waits, paused, for a viewer's request (a fallback between viewers, a job found on disk).
+    /// Waits, paused, for a viewer's request (a rung between viewers, a job found on disk).
     async fn wait_for_request(&self, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<u32> {
         self.update(|l| {
             l.state = JobState::Paused;
@@ -944,8 +944,8 @@ impl Job {
         if self.state() == JobState::Paused {
             *want = self.wait_for_request(rx).await?;
         }
-        let fallback = self.role.on_demand();
-        let mut permit = if fallback { None } else { Some(self.acquire_slot(want, tools, rx).await?) };
+        let on_demand = self.role.on_demand();
+        let mut permit = if on_demand { None } else { Some(self.acquire_slot(want, tools, rx).await?) };
         let mut fruitless = 0;
         // Runs at or after where a viewer last asked serve viewers; runs that go back to fill
         // earlier gaps are background work and yield the CPU to them.
@@ -953,15 +953,15 @@ impl Job {
         loop {
             let next = {
                 let l = self.live.lock();
-                // A fallback only ever encodes forward from its viewer; gaps behind are nobody's.
+                // A rung only ever encodes forward from its viewer; gaps behind are nobody's.
                 l.segments
                     .next_missing(*want)
-                    .filter(|&k| !fallback || k >= *want)
+                    .filter(|&k| !on_demand || k >= *want)
                     .map(|first| (first, l.segments.next_ready_after(first)))
             };
             let (first, end) = match next {
                 Some(run) => run,
-                None if fallback => {
+                None if on_demand => {
                     *want = self.wait_for_request(rx).await?;
                     viewer_from = *want;
                     continue;
@@ -992,7 +992,7 @@ impl Job {
                     let progressed = l.segments.ready_count() > before;
                     drop(l);
                     if filled {
-                        *want = end.unwrap_or(if fallback { self.plan.timeline.count() } else { 0 });
+                        *want = end.unwrap_or(if on_demand { self.plan.timeline.count() } else { 0 });
                         fruitless = 0;
                         continue;
                     }
@@ -1081,16 +1081,16 @@ impl Job {
     }
 
     /// Whether the encoder should be stopped now: the engine holds it for other jobs'
-    /// viewers, or a fallback is far enough ahead of its viewer (with hysteresis, so a stopped
-    /// fallback continues once half of its lead is watched).
+    /// viewers, or a rung is far enough ahead of its viewer (with hysteresis, so a stopped
+    /// rung continues once half of its lead is watched).
     fn wants_stop(&self, stopped: bool, first: u32) -> bool {
         let l = self.live.lock();
         let ahead = || self.ready_ahead(&l, l.viewer.unwrap_or(first));
-        let limit = if stopped { FALLBACK_LOOKAHEAD_SECONDS / 2.0 } else { FALLBACK_LOOKAHEAD_SECONDS };
+        let limit = if stopped { RUNG_LOOKAHEAD_SECONDS / 2.0 } else { RUNG_LOOKAHEAD_SECONDS };
         l.hold || (self.role.on_demand() && ahead() > limit)
     }
 
-    /// Where an upscaled run restarts when a viewer of the fallback has overtaken it: ahead of
+    /// Where an upscaled run restarts when a viewer of a cheaper rung has overtaken it: ahead of
     /// the viewer, so the viewer can switch back up. None while the run is not behind.
     fn overtaken_restart(&self, k: u32, first: u32) -> Option<u32> {
         let l = self.live.lock();
@@ -1113,12 +1113,12 @@ impl Job {
         rx: &mut mpsc::UnboundedReceiver<Control>,
         gap_fill: bool,
     ) -> Result<RunEnd> {
-        let fallback = self.role.on_demand();
+        let on_demand = self.role.on_demand();
         // Viewers get the CPU first: gap filling, and runs nobody has asked for lately, yield.
-        // A fallback always serves a viewer who would otherwise wait.
+        // A rung always serves a viewer who would otherwise wait.
         let wanted_nice = || {
             let l = self.live.lock();
-            if !fallback && (gap_fill || l.idle_for(tools.viewer_idle)) {
+            if !on_demand && (gap_fill || l.idle_for(tools.viewer_idle)) {
                 BACKGROUND_NICE
             } else {
                 0
@@ -1127,10 +1127,10 @@ impl Job {
         let mut nice = wanted_nice();
         // Faster presets are for keeping up with a viewer; background work keeps the
         // configured quality.
-        let step = if nice == 0 && !fallback { self.live.lock().speed_step } else { self.plan.speed_step };
+        let step = if nice == 0 && !on_demand { self.live.lock().speed_step } else { self.plan.speed_step };
         let plan = EncodePlan { speed_step: step, ..self.plan.clone() };
         let args = plan.encode_args(first, end);
-        // A fallback's folder goes when its upscaled job is saved, and comes back on demand.
+        // A rung's folder goes when its upscaled job is saved, and comes back on demand.
         std::fs::create_dir_all(&self.dir.path).map_err(|e| Error::io("cannot create", &self.dir.path, e))?;
         let log = std::fs::File::create(self.dir.log(first))
             .map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
@@ -1195,20 +1195,20 @@ impl Job {
                         stopped = stop;
                         self.update(|l| {
                             l.stopped = stop;
-                            if l.hold || !fallback {
+                            if l.hold || !on_demand {
                                 let text = if stop { "encoder stopped: viewers of other jobs need the CPU" } else { "encoder continued" };
                                 self.note(l, text.to_owned());
                             }
                         });
                     }
-                    if fallback && self.live.lock().idle_for(FALLBACK_IDLE) {
+                    if on_demand && self.live.lock().idle_for(RUNG_IDLE) {
                         child.kill().await;
                         self.mark_existing();
                         return Ok(RunEnd::Idle);
                     }
                     // Falling behind a viewer: first a faster preset, from where the run is.
                     let falling = nice == 0
-                        && !fallback
+                        && !on_demand
                         && !stopped
                         && self.verdict_of(&self.live.lock()) == Some(Verdict::FallingBehind);
                     behind = if falling { behind + 1 } else { 0 };
