@@ -170,6 +170,8 @@ pub struct JobStatus {
     pub final_path: Option<PathBuf>,
     /// Why the job failed or was cancelled.
     pub error: Option<Error>,
+    /// The last segment a viewer asked for (where a player switching to a cheaper rung is).
+    pub viewer_segment: Option<u32>,
     /// Seconds of ready video from the last segment a viewer asked for onwards (none without
     /// a viewer).
     pub realtime_margin_seconds: Option<f64>,
@@ -663,6 +665,7 @@ impl Job {
             bandwidth: self.plan.bandwidth().max(l.peak.unwrap_or(0)),
             final_path: (l.state == JobState::Done).then(|| self.final_path.clone()),
             error: l.error.clone(),
+            viewer_segment: l.viewer,
             realtime_margin_seconds: margin,
             verdict: self.verdict_of(&l),
             priority: l.run.map(|_| if l.background { "background" } else { "interactive" }),

@@ -144,6 +144,9 @@ public sealed record JobStatus
     /// <summary>Gets the error of a failed job.</summary>
     public EngineError? Error { get; init; }
 
+    /// <summary>Gets the last segment a viewer asked for.</summary>
+    public int? ViewerSegment { get; init; }
+
     /// <summary>Gets the seconds of ready video ahead of the viewer, when a viewer asked for a segment.</summary>
     public double? RealtimeMarginSeconds { get; init; }
 

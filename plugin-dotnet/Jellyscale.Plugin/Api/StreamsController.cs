@@ -111,7 +111,10 @@ public sealed class StreamsController : ControllerBase
             return NotFound();
         }
 
-        var segment = await engine.WaitSegmentAsync(status.JobId, 0, WaitTimeout(), cancellationToken);
+        // The init section comes with any segment. A player switching to a cheaper rung asks
+        // for it first: the rung starts where that player is, not at the beginning.
+        var at = status.ParentJobId is { } parent ? engine.GetStatus(parent).ViewerSegment ?? 0 : 0;
+        var segment = await engine.WaitSegmentAsync(status.JobId, at, WaitTimeout(), cancellationToken);
         return segment.InitPath is null ? NotFound() : Slice(segment.InitPath, segment.InitOffset, segment.InitLength, "video/mp4");
     }
 

@@ -53,6 +53,29 @@ public sealed class HlsStreamingTests
     }
 
     [SkippableFact]
+    public async Task A_player_switching_to_a_cheaper_hevc_rung_gets_its_init_section_where_it_is()
+    {
+        await using var host = await Start("hevc-rung");
+        var url = await host.PlaybackUrlAsync(profile: RealEngineHost.HevcProfile);
+        var jobId = RealEngineHost.JobIdOf(url);
+        var query = url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..];
+        using (var upscaled = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/3.m4s?{query}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, upscaled.StatusCode);
+        }
+
+        var master = await host.Client.GetStringAsync($"/Jellyscale/Streams/{jobId}/master.m3u8?{query}");
+        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == "fallback");
+        Assert.Contains($"../{fallback.JobId}/main.m3u8?{query}", master, StringComparison.Ordinal);
+        using var init = await host.Client.GetAsync($"/Jellyscale/Streams/{fallback.JobId}/init.mp4?{query}");
+        Assert.Equal(HttpStatusCode.OK, init.StatusCode);
+        Assert.Equal("video/mp4", init.Content.Headers.ContentType!.MediaType);
+        var rung = host.Engine.GetStatus(fallback.JobId);
+        Assert.Equal(jobId, rung.ParentJobId);
+        Assert.Equal(3, rung.ReadyRanges[0][0]);
+    }
+
+    [SkippableFact]
     public async Task Hevc_client_gets_fmp4_with_an_init_segment_that_ffmpeg_reads_whole()
     {
         await using var host = await Start("hevc");
