@@ -65,6 +65,17 @@ fn variant_base(base: &str, uri: &str) -> String {
     format!("{base}{}", &path[..path.rfind('/').map_or(0, |i| i + 1)])
 }
 
+/// Starts a job nobody watches and waits until it is background work (`viewer_idle_seconds`).
+fn start_unwatched(engine: &Engine, src: &Path) -> std::sync::Arc<jellyscale::job::Job> {
+    let job = engine.job(&engine.start(request(src, Codec::H264)).unwrap().job_id).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while job.status().priority != Some("background") {
+        assert!(Instant::now() < deadline, "never dropped to background: {:?}", job.status());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    job
+}
+
 /// The RFC 6381 codecs of a segment, from what ffprobe finds in it.
 fn probed_codecs(file: &Path) -> (String, u32, u32, f64) {
     let entries = "stream=codec_type,codec_name,codec_tag_string,profile,level,width,height,start_time";
@@ -278,14 +289,8 @@ fn a_background_job_held_for_a_starved_viewer_continues_and_saves_a_verified_fil
     let cfg =
         Config { shader_path: Some(shader), max_concurrent_jobs: 2, viewer_idle_seconds: 1, ..config(dir.path(), 2) };
     let engine = Engine::new(cfg).unwrap();
-    let background = engine.start(request(&small, Codec::H264)).unwrap().job_id;
-    // Nobody watches the first job: after a second it is background work.
-    let bg = engine.job(&background).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while bg.status().priority != Some("background") {
-        assert!(Instant::now() < deadline, "never dropped to background: {:?}", bg.status());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let bg = start_unwatched(&engine, &small);
+    let background = bg.id().to_owned();
 
     // A viewer of a slow job waits for its segments: the background job must give way.
     let viewed = engine.start(request(&big, Codec::H264)).unwrap().job_id;
@@ -333,13 +338,8 @@ fn a_viewer_waiting_in_the_queue_gets_the_encoder_slot_of_a_background_job() {
     let cfg =
         Config { max_concurrent_jobs: 1, viewer_idle_seconds: 1, cpu_preset: "medium".into(), ..config(dir.path(), 2) };
     let engine = Engine::new(cfg).unwrap();
-    let background = engine.start(request(&long, Codec::H264)).unwrap().job_id;
-    let bg = engine.job(&background).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while bg.status().priority != Some("background") {
-        assert!(Instant::now() < deadline, "never dropped to background: {:?}", bg.status());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let bg = start_unwatched(&engine, &long);
+    let background = bg.id().to_owned();
 
     // The only slot is taken; a viewer of a second job asks for its first segment.
     let viewed = engine.start(request(&short, Codec::H264)).unwrap().job_id;
