@@ -254,6 +254,8 @@ struct Live {
     last_activity: Instant,
     /// Segment requests waiting right now: a viewer who waits is not idle.
     waiters: u32,
+    /// Segment requests since the job last went idle (a rung trusts two as a viewer).
+    requests: u32,
     /// The current run encodes at background priority.
     background: bool,
     /// Encode speed smoothed over recent progress reports.
@@ -442,6 +444,7 @@ impl Job {
                 viewer: None,
                 last_activity: Instant::now(),
                 waiters: 0,
+                requests: 0,
                 background: false,
                 speed_avg: 0.0,
                 speed_step: 0,
@@ -538,6 +541,8 @@ impl Job {
         if l.state == JobState::Paused {
             l.viewer = Some(k);
             l.last_activity = Instant::now();
+            // Started for the players about to switch: the full lead from the start.
+            l.requests = 2;
             let _ = self.control.send(Control::Seek(k));
         }
     }
@@ -781,6 +786,7 @@ impl Job {
             l.viewer = Some(k);
             l.last_activity = Instant::now();
             l.last_request = Some(Instant::now());
+            l.requests += 1;
             l.waiters += 1;
         }
         let _waiting = Waiting(&self.live);
@@ -909,6 +915,7 @@ impl Job {
             l.run = None;
             l.fps = 0.0;
             l.speed = 0.0;
+            l.requests = 0;
         });
         loop {
             match rx.recv().await {
@@ -1089,8 +1096,28 @@ impl Job {
     fn wants_stop(&self, stopped: bool, first: u32) -> bool {
         let l = self.live.lock();
         let ahead = || self.ready_ahead(&l, l.viewer.unwrap_or(first));
-        let limit = if stopped { RUNG_LOOKAHEAD_SECONDS / 2.0 } else { RUNG_LOOKAHEAD_SECONDS };
+        // One request may be a player probing every variant at start (ffmpeg, mpv): a rung
+        // runs one segment ahead until a second request shows someone is watching it.
+        let lookahead = if l.requests < 2 { self.plan.timeline.segment_seconds as f64 } else { RUNG_LOOKAHEAD_SECONDS };
+        let limit = if stopped { lookahead / 2.0 } else { lookahead };
         l.hold || (self.role.on_demand() && ahead() > limit)
+    }
+
+    /// Stops or continues the encoder when [`Job::wants_stop`] changed its mind.
+    fn apply_stop(&self, child: &process::Child, stopped: &mut bool, first: u32) {
+        let stop = self.wants_stop(*stopped, first);
+        if stop != *stopped {
+            child.suspend(stop);
+            *stopped = stop;
+            self.update(|l| {
+                l.stopped = stop;
+                if l.hold || !self.role.on_demand() {
+                    let text =
+                        if stop { "encoder stopped: viewers of other jobs need the CPU" } else { "encoder continued" };
+                    self.note(l, text.to_owned());
+                }
+            });
+        }
     }
 
     /// Where an upscaled run restarts when a viewer of a cheaper rung has overtaken it: ahead of
@@ -1172,7 +1199,13 @@ impl Job {
                     },
                     _ => lines = None,
                 },
-                Some(path) = events.recv() => self.on_file_event(&path),
+                Some(path) = events.recv() => {
+                    self.on_file_event(&path);
+                    // A rung stops as soon as it is far enough ahead, not at the next check.
+                    if on_demand {
+                        self.apply_stop(&child, &mut stopped, first);
+                    }
+                }
                 _ = priority_check.tick() => {
                     let want = wanted_nice();
                     if want != nice {
@@ -1192,18 +1225,7 @@ impl Job {
                             return Ok(RunEnd::Seek(k));
                         }
                     }
-                    let stop = self.wants_stop(stopped, first);
-                    if stop != stopped {
-                        child.suspend(stop);
-                        stopped = stop;
-                        self.update(|l| {
-                            l.stopped = stop;
-                            if l.hold || !on_demand {
-                                let text = if stop { "encoder stopped: viewers of other jobs need the CPU" } else { "encoder continued" };
-                                self.note(l, text.to_owned());
-                            }
-                        });
-                    }
+                    self.apply_stop(&child, &mut stopped, first);
                     if on_demand && self.live.lock().idle_for(RUNG_IDLE) {
                         child.kill().await;
                         self.mark_existing();

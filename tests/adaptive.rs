@@ -182,6 +182,31 @@ fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
 }
 
 #[test]
+fn a_single_request_runs_a_rung_one_segment_ahead_until_a_second_shows_a_viewer() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 30.0, "320x180", &[]);
+    let engine = Engine::new(config(dir.path(), 2)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let base = serve_router(&engine, &st.job_id);
+    let fallback_ready = || status(&format!("{base}fallback/"))["segments_ready"].as_u64().unwrap();
+
+    // A player probing every variant at start asks each for its first segment, once.
+    assert!(!get(&format!("{base}fallback/0.ts")).is_empty());
+    std::thread::sleep(Duration::from_secs(2));
+    let probed = fallback_ready();
+    assert!(probed <= 3, "a lone request made {probed} segments");
+
+    // A second request: someone watches it; the rung runs its full lead ahead.
+    assert!(!get(&format!("{base}fallback/1.ts")).is_empty());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fallback_ready() < 8 {
+        assert!(Instant::now() < deadline, "the rung stayed {} segments ahead", fallback_ready());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn a_finished_job_announces_the_peak_bandwidth_measured_on_its_segments() {
     let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
