@@ -452,8 +452,8 @@ impl EngineHandle {
         let ladder = [(Role::Lower, spec.plan.lower_target()), (Role::Fallback, Some(spec.plan.fallback()))];
         let rungs: Vec<Arc<Job>> = ladder
             .into_iter()
-            .filter_map(|(role, plan)| Some((role, plan?)))
-            .map(|(role, plan)| {
+            .filter_map(|(role, plan)| {
+                let plan = plan?;
                 let mut hasher = sha2::Sha256::new();
                 hasher.update(self.shared.salt);
                 hasher.update(role.name().as_bytes());
@@ -468,7 +468,7 @@ impl EngineHandle {
                     final_path: spec.final_path.clone(),
                     manifest: spec.manifest.clone(),
                 };
-                Job::launch(rung, 0, self.shared.tools.clone(), true, Vec::new())
+                Some(Job::launch(rung, 0, self.shared.tools.clone(), true, Vec::new()))
             })
             .collect();
         for r in &rungs {
@@ -520,7 +520,7 @@ impl EngineHandle {
         Ok(self.job(id)?.status())
     }
 
-    /// Status of every upscaled job (each shows its fallback variant inside).
+    /// Status of every upscaled job (each shows its cheaper rungs inside).
     pub fn list(&self) -> Vec<JobStatus> {
         let mut all: Vec<JobStatus> =
             self.shared.jobs.lock().values().filter(|j| j.role() == Role::Upscaled).map(|j| j.status()).collect();

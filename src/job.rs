@@ -269,7 +269,7 @@ struct Live {
     /// The encoder is stopped right now.
     stopped: bool,
     /// When a viewer last asked for a segment of a cheaper rung (upscaled jobs).
-    fallback_seen: Option<Instant>,
+    rung_seen: Option<Instant>,
     /// When a viewer last asked for one of this job's segments.
     last_request: Option<Instant>,
     /// Latest adaptations, for status.
@@ -280,24 +280,29 @@ struct Live {
     peak: Option<u64>,
 }
 
+/// A segment's size as kept for the peak bit rate (no segment comes near 4 GiB).
+fn size_u32(bytes: u64) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 impl Live {
-    /// Records segment `k`'s size and the peak bit rate it makes.
-    fn record_size(&mut self, t: &Timeline, k: u32, bytes: u64) {
-        if let Some(size) = self.sizes.get_mut(k as usize) {
-            *size = bytes.min(u32::MAX as u64) as u32;
-            self.peak = crate::playlist::peak_bitrate(t, &self.sizes);
+    /// Marks segments ready with their sizes and updates the peak bit rate they make.
+    fn mark_ready(&mut self, t: &Timeline, segments: impl IntoIterator<Item = (u32, u64)>) {
+        for (k, bytes) in segments {
+            if self.segments.mark(k) {
+                self.sizes[k as usize] = size_u32(bytes);
+            }
         }
+        self.peak = crate::playlist::peak_bitrate(t, &self.sizes);
     }
 
     /// Segment sizes from a finished file's piece offsets (an fMP4 init section first).
     fn sizes_from_offsets(&mut self, t: &Timeline, offsets: &[u64], has_init_piece: bool) {
         let skip = usize::from(has_init_piece);
-        self.sizes = offsets.windows(2).skip(skip).map(|w| (w[1] - w[0]).min(u32::MAX as u64) as u32).collect();
+        self.sizes = offsets.windows(2).skip(skip).map(|w| size_u32(w[1] - w[0])).collect();
         self.peak = crate::playlist::peak_bitrate(t, &self.sizes);
     }
-}
 
-impl Live {
     /// No viewer asked anything for `idle` and none is waiting.
     fn idle_for(&self, idle: Duration) -> bool {
         self.waiters == 0 && self.last_activity.elapsed() > idle
@@ -320,8 +325,8 @@ impl Drop for Waiting<'_> {
 pub(crate) struct Tools {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
-    /// Encoder slots of upscaled jobs (fallbacks are cheap and serve stalled viewers: they
-    /// take none).
+    /// Encoder slots of upscaled jobs (rungs are cheap and serve stalled viewers: they take
+    /// none).
     pub slots: Arc<Semaphore>,
     /// How long without a segment request before a job's encoder drops to background priority.
     pub viewer_idle: Duration,
@@ -405,7 +410,7 @@ impl Job {
         let mut sizes = vec![0u32; timeline.count() as usize];
         for k in dir.scan_segments(timeline.count()) {
             segments.mark(k);
-            sizes[k as usize] = std::fs::metadata(dir.segment(k)).map_or(0, |m| m.len().min(u32::MAX as u64) as u32);
+            sizes[k as usize] = std::fs::metadata(dir.segment(k)).map_or(0, |m| size_u32(m.len()));
         }
         let previous = if role == Role::Upscaled { dir.read_manifest() } else { None };
         let finished = previous
@@ -451,7 +456,7 @@ impl Job {
                 preset,
                 hold: false,
                 stopped: false,
-                fallback_seen: None,
+                rung_seen: None,
                 last_request: None,
                 adaptations: VecDeque::new(),
                 peak: crate::playlist::peak_bitrate(&timeline, &sizes),
@@ -526,12 +531,21 @@ impl Job {
     /// `BANDWIDTH` for the master playlist: the plan's bound, or the peak measured on the
     /// segments when that is higher (exact once the job is done).
     pub fn bandwidth(&self) -> u64 {
-        self.plan.bandwidth().max(self.live.lock().peak.unwrap_or(0))
+        self.bandwidth_of(&self.live.lock())
+    }
+
+    fn bandwidth_of(&self, l: &Live) -> u64 {
+        self.plan.bandwidth().max(l.peak.unwrap_or(0))
     }
 
     /// The cheaper rungs of an upscaled job, best first.
     pub fn rungs(&self) -> &[Arc<Job>] {
         &self.rungs
+    }
+
+    /// The upscaled job of a rung.
+    fn parent(&self) -> Option<Arc<Job>> {
+        self.parent.get().and_then(Weak::upgrade)
     }
 
     /// Starts an idle rung at segment `k` before any viewer asked, so it is ahead when the
@@ -619,17 +633,17 @@ impl Job {
         l.adaptations.push_back(text);
     }
 
-    /// A viewer of this job's fallback is at segment `k`: it counts as this job's viewer, and an
-    /// encoder it overtook jumps ahead of it.
+    /// A viewer of one of this job's rungs is at segment `k`: it counts as this job's viewer, and
+    /// an encoder it overtook jumps ahead of it.
     fn viewer_on_rung(&self, k: u32) {
         {
             let mut l = self.live.lock();
             l.viewer = Some(k);
             l.last_activity = Instant::now();
-            if l.fallback_seen.is_none_or(|t| t.elapsed() > RUNG_ACTIVE) {
+            if l.rung_seen.is_none_or(|t| t.elapsed() > RUNG_ACTIVE) {
                 self.note(&mut l, format!("viewer on a cheaper variant from segment {k}"));
             }
-            l.fallback_seen = Some(Instant::now());
+            l.rung_seen = Some(Instant::now());
         }
         let _ = self.control.send(Control::Overtaken(k));
     }
@@ -667,7 +681,7 @@ impl Job {
             position_seconds: l.position,
             eta_seconds,
             codecs: self.plan.codecs(),
-            bandwidth: self.plan.bandwidth().max(l.peak.unwrap_or(0)),
+            bandwidth: self.bandwidth_of(&l),
             final_path: (l.state == JobState::Done).then(|| self.final_path.clone()),
             error: l.error.clone(),
             viewer_segment: l.viewer,
@@ -675,7 +689,7 @@ impl Job {
             verdict: self.verdict_of(&l),
             priority: l.run.map(|_| if l.background { "background" } else { "interactive" }),
             role: self.role,
-            parent_job_id: self.parent.get().and_then(Weak::upgrade).map(|p| p.id.clone()),
+            parent_job_id: self.parent().map(|p| p.id.clone()),
             preset: l.preset.clone(),
             held: l.stopped && l.hold,
             rungs: self
@@ -689,7 +703,7 @@ impl Job {
                         width: r.plan.profile.width,
                         height: r.plan.profile.height,
                         codecs: r.plan.codecs(),
-                        bandwidth: r.plan.bandwidth().max(rl.peak.unwrap_or(0)),
+                        bandwidth: r.bandwidth_of(&rl),
                         segments_ready: rl.segments.ready_count(),
                         active: rl.last_request.is_some_and(|t| t.elapsed() < RUNG_ACTIVE),
                     }
@@ -790,7 +804,7 @@ impl Job {
             l.waiters += 1;
         }
         let _waiting = Waiting(&self.live);
-        if let Some(parent) = self.parent.get().and_then(Weak::upgrade) {
+        if let Some(parent) = self.parent() {
             parent.viewer_on_rung(k);
         }
         let mut rx = self.changed.subscribe();
@@ -831,12 +845,13 @@ impl Job {
         let mut rx = self.changed.subscribe();
         // A player switching to an idle rung (or opening a paused job) asks for the init section
         // first: encoding starts where the viewer is, or the init would never come.
-        let idle = self.role.on_demand() || self.state() == JobState::Paused;
-        if idle && !self.live.lock().has_init {
-            let parent = self.parent.get().and_then(Weak::upgrade);
-            let at = parent.and_then(|p| p.live.lock().viewer).or(self.live.lock().viewer).unwrap_or(0);
-            self.live.lock().last_activity = Instant::now();
-            let _ = self.control.send(Control::Seek(at));
+        let parent_viewer = self.parent().and_then(|p| p.live.lock().viewer);
+        {
+            let mut l = self.live.lock();
+            if (self.role.on_demand() || l.state == JobState::Paused) && !l.has_init {
+                l.last_activity = Instant::now();
+                let _ = self.control.send(Control::Seek(parent_viewer.or(l.viewer).unwrap_or(0)));
+            }
         }
         let wait = async {
             loop {
@@ -1048,10 +1063,7 @@ impl Job {
             new.into_iter().map(|k| (k, std::fs::metadata(self.dir.segment(k)).map_or(0, |m| m.len()))).collect();
         let has_init = self.adopt_init();
         self.update(|l| {
-            for (k, bytes) in sizes {
-                l.segments.mark(k);
-                l.record_size(&self.plan.timeline, k, bytes);
-            }
+            l.mark_ready(&self.plan.timeline, sizes);
             l.has_init = has_init;
         });
     }
@@ -1133,6 +1145,13 @@ impl Job {
         }
         let lead = (OVERTAKE_LEAD_SECONDS / self.plan.timeline.segment_seconds as f64).ceil() as u32;
         l.segments.next_missing((k + lead).min(count - 1))
+    }
+
+    /// Ends a run: its ffmpeg group is killed (so no partial segment gets a final name) and
+    /// every segment it completed is counted.
+    async fn end_run(&self, child: &mut process::Child) {
+        child.kill().await;
+        self.mark_existing();
     }
 
     async fn run_once(
@@ -1219,16 +1238,14 @@ impl Job {
                         } else if want < nice {
                             // Raising priority back needs privileges: a new run starts at
                             // normal priority where the viewer is.
-                            child.kill().await;
-                            self.mark_existing();
+                            self.end_run(&mut child).await;
                             let k = self.live.lock().viewer.unwrap_or(first);
                             return Ok(RunEnd::Seek(k));
                         }
                     }
                     self.apply_stop(&child, &mut stopped, first);
                     if on_demand && self.live.lock().idle_for(RUNG_IDLE) {
-                        child.kill().await;
-                        self.mark_existing();
+                        self.end_run(&mut child).await;
                         return Ok(RunEnd::Idle);
                     }
                     // Falling behind a viewer: first a faster preset, from where the run is.
@@ -1238,19 +1255,8 @@ impl Job {
                         && self.verdict_of(&self.live.lock()) == Some(Verdict::FallingBehind);
                     behind = if falling { behind + 1 } else { 0 };
                     if behind >= BEHIND_CHECKS && started.elapsed() >= Duration::from_secs(5) {
-                        let lower = self.rungs.iter().find(|r| r.role == Role::Lower && r.state() == JobState::Paused);
-                        if let (None, Some(lower)) = (plan.faster(), lower) {
-                            // No faster preset left: the lower target gets ahead of the viewer.
-                            let k = self.live.lock().viewer.unwrap_or(first);
-                            let p = &lower.plan.profile;
-                            let text = format!("no faster preset left: the lower target {}x{} starts at segment {k}", p.width, p.height);
-                            self.note(&mut self.live.lock(), text);
-                            lower.prestart(k);
-                            behind = 0;
-                        }
                         if let Some(faster) = plan.faster() {
-                            child.kill().await;
-                            self.mark_existing();
+                            self.end_run(&mut child).await;
                             let mut l = self.live.lock();
                             let k = l.segments.next_missing(first).unwrap_or(first);
                             let text = format!(
@@ -1261,6 +1267,15 @@ impl Job {
                             l.speed_step = faster.speed_step;
                             return Ok(RunEnd::Seek(k));
                         }
+                        // No faster preset left: the lower target gets ahead of the viewer.
+                        if let Some(lower) = self.rungs.iter().find(|r| r.role == Role::Lower && r.state() == JobState::Paused) {
+                            let mut l = self.live.lock();
+                            let k = l.viewer.unwrap_or(first);
+                            let p = &lower.plan.profile;
+                            self.note(&mut l, format!("no faster preset left: the lower target {}x{} starts at segment {k}", p.width, p.height));
+                            lower.prestart(k);
+                            behind = 0;
+                        }
                     }
                 }
                 exit = child.wait() => {
@@ -1269,28 +1284,24 @@ impl Job {
                 msg = rx.recv() => match msg {
                     Some(Control::Seek(k)) => if self.should_restart(k) {
                         tracing::info!(job = %self.id, from = first, to = k, "viewer seeked: restarting the encoder");
-                        child.kill().await;
-                        self.mark_existing();
+                        self.end_run(&mut child).await;
                         return Ok(RunEnd::Seek(k));
                     },
                     Some(Control::Overtaken(k)) => if let Some(to) = self.overtaken_restart(k, first) {
-                        child.kill().await;
-                        self.mark_existing();
+                        self.end_run(&mut child).await;
                         let mut l = self.live.lock();
                         self.note(&mut l, format!("the viewer overtook the encoder at segment {k}: restarting it ahead, at {to}"));
                         return Ok(RunEnd::Seek(to));
                     },
                     Some(Control::Hold) => priority_check.reset_immediately(),
                     Some(Control::Yield) => if nice > 0 || self.far_ahead() {
-                        child.kill().await;
-                        self.mark_existing();
+                        self.end_run(&mut child).await;
                         let mut l = self.live.lock();
                         self.note(&mut l, "gave its encoder slot to another job's viewer".to_owned());
                         return Ok(RunEnd::Yield);
                     },
                     Some(Control::Cancel) | None => {
-                        child.kill().await;
-                        self.mark_existing();
+                        self.end_run(&mut child).await;
                         return Err(Error::new(ErrorCode::Cancelled, "cancelled"));
                     }
                 },
@@ -1298,8 +1309,8 @@ impl Job {
         }
     }
 
-    /// Frees an idle fallback's segments once its upscaled job is saved; a later request
-    /// makes them again.
+    /// Frees an idle rung's segments once its upscaled job is saved; a later request makes them
+    /// again.
     fn discard_if_idle(&self) {
         let mut l = self.live.lock();
         if l.state == JobState::Paused {
@@ -1318,9 +1329,7 @@ impl Job {
             if let Some(meta) = std::fs::metadata(path).ok().filter(|m| m.is_file()) {
                 let has_init = self.adopt_init() || self.dir.container == Container::Ts;
                 self.update(|l| {
-                    if l.segments.mark(k) {
-                        l.record_size(&self.plan.timeline, k, meta.len());
-                    }
+                    l.mark_ready(&self.plan.timeline, [(k, meta.len())]);
                     l.has_init = has_init;
                 });
             }

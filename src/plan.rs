@@ -178,30 +178,39 @@ impl EncodePlan {
         self.profile.bit_depth >= 10
     }
 
-    /// The encoder presets of this backend from the configured one to the fastest.
-    fn preset_ladder(&self) -> Vec<&str> {
+    /// The backend's presets, fastest first, and the index of the configured one: the steps
+    /// a plan can go faster.
+    fn preset_ladder(&self) -> (&'static [&'static str], u32) {
         match self.backend {
             Backend::Cpu | Backend::Auto => {
                 let at = crate::config::PRESETS.iter().position(|p| *p == self.cpu_preset).unwrap_or(0);
-                crate::config::PRESETS[..=at].iter().rev().copied().collect()
+                (crate::config::PRESETS, at as u32)
             }
-            Backend::Nvenc => vec!["p5", "p3", "p1"],
-            Backend::Qsv => vec!["medium", "fast", "veryfast"],
-            // VAAPI has no speed preset: its only lever is the fallback variant.
-            Backend::Vaapi => vec![""],
+            Backend::Nvenc => (&["p1", "p3", "p5"], 2),
+            Backend::Qsv => (&["veryfast", "fast", "medium"], 2),
+            // VAAPI has no speed preset: its only lever is the cheaper variants.
+            Backend::Vaapi => (&[""], 0),
         }
     }
 
     /// The encoder preset this plan runs with (empty for VAAPI, which has none).
-    pub fn preset(&self) -> &str {
-        let ladder = self.preset_ladder();
-        ladder[(self.speed_step as usize).min(ladder.len() - 1)]
+    pub fn preset(&self) -> &'static str {
+        let (ladder, configured) = self.preset_ladder();
+        ladder[(configured - self.speed_step.min(configured)) as usize]
     }
 
     /// The same plan one preset faster, if the backend has a faster one.
     pub fn faster(&self) -> Option<EncodePlan> {
-        ((self.speed_step as usize + 1) < self.preset_ladder().len())
+        (self.speed_step < self.preset_ladder().1)
             .then(|| EncodePlan { speed_step: self.speed_step + 1, ..self.clone() })
+    }
+
+    /// A cheaper rung of this plan's ladder: the fastest preset, and capped so that its
+    /// BANDWIDTH bounds its segments.
+    fn into_rung(mut self) -> EncodePlan {
+        self.speed_step = self.preset_ladder().1;
+        self.bitrate_cap = Some(self.typical_video_bitrate());
+        self
     }
 
     /// The middle rung of the ladder: the same upscale to two thirds of the target height
@@ -209,10 +218,7 @@ impl EncodePlan {
     pub fn lower_target(&self) -> Option<EncodePlan> {
         let height = (self.profile.height * 2 / 3) & !1;
         let (width, height) = target_size(self.media.width, self.media.height, 8, height).ok()?;
-        let mut plan = EncodePlan { profile: Profile { width, height, ..self.profile }, ..self.clone() };
-        plan.speed_step = plan.preset_ladder().len() as u32 - 1;
-        plan.bitrate_cap = Some(plan.typical_video_bitrate());
-        Some(plan)
+        Some(EncodePlan { profile: Profile { width, height, ..self.profile }, ..self.clone() }.into_rung())
     }
 
     /// The cheap variant viewers fall back to when the upscale cannot keep up: the same
@@ -222,10 +228,7 @@ impl EncodePlan {
     pub fn fallback(&self) -> EncodePlan {
         let profile =
             Profile { width: (self.media.width & !1).max(2), height: (self.media.height & !1).max(2), ..self.profile };
-        let mut plan = EncodePlan { profile, shader: None, speed_step: 0, backend: Backend::Cpu, ..self.clone() };
-        plan.speed_step = plan.preset_ladder().len() as u32 - 1;
-        plan.bitrate_cap = Some(plan.typical_video_bitrate());
-        plan
+        EncodePlan { profile, shader: None, backend: Backend::Cpu, ..self.clone() }.into_rung()
     }
 
     /// The ffmpeg arguments (without the program) for a run that starts at segment `first` and

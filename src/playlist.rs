@@ -57,6 +57,11 @@ impl Timeline {
         }
     }
 
+    /// `EXT-X-TARGETDURATION`: the longest segment, whole seconds up.
+    pub fn target_duration(&self) -> u32 {
+        (0..self.count()).map(|k| self.duration_of(k)).fold(0.0f64, f64::max).ceil() as u32
+    }
+
     /// The segment that holds position `seconds`.
     pub fn segment_at(&self, seconds: f64) -> u32 {
         let first = self.first() as f64;
@@ -81,7 +86,7 @@ pub const INIT_URI: &str = "init.mp4";
 /// `query` appended to every URI (authentication tokens travel that way).
 pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String {
     let count = t.count();
-    let target = (0..count).map(|k| t.duration_of(k)).fold(0.0f64, f64::max).ceil() as u32;
+    let target = t.target_duration();
     let q = query.trim_start_matches('?');
     let ext = container.segment_ext();
     // Written straight into one buffer sized for it: a two-hour film has 1800 entries and the
@@ -118,7 +123,7 @@ pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String
 /// segment is judged with its neighbour). `sizes` are the segments' bytes, 0 where unknown;
 /// runs with an unknown segment are skipped. None until some run is known.
 pub fn peak_bitrate(t: &Timeline, sizes: &[u32]) -> Option<u64> {
-    let target = (0..t.count()).map(|k| t.duration_of(k)).fold(0.0f64, f64::max).ceil();
+    let target = t.target_duration() as f64;
     let mut peak: Option<f64> = None;
     for first in 0..sizes.len() {
         let (mut bytes, mut seconds) = (0u64, 0.0);

@@ -236,8 +236,7 @@ fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_the_fallback_and_ne
     let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "clip.mp4", 30.0, "320x180", &[]);
-    let shader = dir.path().join("slow.glsl");
-    std::fs::write(&shader, SHADER).unwrap();
+    let shader = shader_file(dir.path());
     // libplacebo on the CPU manages a few frames a second: below real time at any preset.
     let cfg = Config { shader_path: Some(shader), cpu_preset: "superfast".into(), ..config(dir.path(), 2) };
     let engine = Engine::new(cfg).unwrap();
@@ -309,8 +308,7 @@ fn a_background_job_held_for_a_starved_viewer_continues_and_saves_a_verified_fil
     let dir = tempfile::tempdir().unwrap();
     let small = clip(dir.path(), "small.mp4", 12.0, "160x90", &[]);
     let big = clip(dir.path(), "big.mp4", 20.0, "320x180", &[]);
-    let shader = dir.path().join("slow.glsl");
-    std::fs::write(&shader, SHADER).unwrap();
+    let shader = shader_file(dir.path());
     let cfg =
         Config { shader_path: Some(shader), max_concurrent_jobs: 2, viewer_idle_seconds: 1, ..config(dir.path(), 2) };
     let engine = Engine::new(cfg).unwrap();

@@ -2,7 +2,6 @@ using System;
 using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Json;
-using System.Reflection;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Jellyscale.Core.Engine;
@@ -68,14 +67,12 @@ internal sealed class PluginServer : IAsyncDisposable
 
     /// <summary>
     /// The typed <see cref="EngineConfig"/> has no cpu_preset, and the CLI side runs ultrafast; the
-    /// wrapper's raw-JSON constructor (internal, for tests) sends it so both encode alike.
+    /// wrapper's raw-JSON constructor (internal, for tests and this bench) sends it so both encode alike.
     /// </summary>
     private static JellyscaleEngine CreateEngine(string library, EngineConfig config)
     {
         var json = JsonSerializer.SerializeToNode(config, EngineJsonContext.Default.EngineConfig)!.AsObject();
         json["cpu_preset"] = "ultrafast";
-        var create = typeof(JellyscaleEngine).GetMethod("CreateFromJson", BindingFlags.Static | BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException("JellyscaleEngine.CreateFromJson(string, string) is gone");
-        return (JellyscaleEngine)create.Invoke(null, [library, json.ToJsonString()])!;
+        return JellyscaleEngine.CreateFromJson(library, json.ToJsonString());
     }
 }

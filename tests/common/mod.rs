@@ -34,6 +34,13 @@ pub fn clip(dir: &Path, name: &str, seconds: f64, size: &str, extra: &[&str]) ->
 /// libplacebo on mesa's software Vulkan device it is also an encoder far slower than real time.
 pub const SHADER: &str = "//!HOOK MAIN\n//!BIND HOOKED\n//!DESC jellyscale test: brighten\nvec4 hook() { return HOOKED_tex(HOOKED_pos) * 1.15; }\n";
 
+/// Writes [`SHADER`] into `dir` for a config's `shader_path`.
+pub fn shader_file(dir: &Path) -> PathBuf {
+    let path = dir.join("test-shader.glsl");
+    std::fs::write(&path, SHADER).unwrap();
+    path
+}
+
 /// Serves job `id` with `jellyscale serve`'s router on 127.0.0.1 inside the engine's runtime;
 /// returns the base URL (ending in `/`).
 pub fn serve_router(engine: &Engine, id: &str) -> String {

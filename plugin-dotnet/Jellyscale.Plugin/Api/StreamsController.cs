@@ -73,7 +73,7 @@ public sealed class StreamsController : ControllerBase
         {
             var status = engine.GetStatus(jobId);
 
-            // A viewer on the fallback variant is a viewer of its upscaled job.
+            // A viewer on a cheaper rung is a viewer of its upscaled job.
             _lifetime.Touch(status.ParentJobId ?? jobId);
             return name.Kind switch
             {

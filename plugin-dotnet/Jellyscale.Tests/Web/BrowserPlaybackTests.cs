@@ -75,9 +75,6 @@ public sealed class BrowserPlaybackTests
         Assert.Equal(["lower", "fallback"], status.Rungs.Select(r => r.Role));
 
         var page = host.BaseUrl + "/player.html?src=" + Uri.EscapeDataString(url) + pageQuery;
-        var args = heights.Length > 0
-            ? new[] { Path.Combine(browserTest, "play.mjs"), page, seconds, heights }
-            : new[] { Path.Combine(browserTest, "play.mjs"), page, seconds };
-        return await Prerequisites.RunAsync(node, TimeSpan.FromMinutes(3), args);
+        return await Prerequisites.RunAsync(node, TimeSpan.FromMinutes(3), Path.Combine(browserTest, "play.mjs"), page, seconds, heights);
     }
 }
