@@ -1,7 +1,8 @@
 // Opens the player page in Debian's headless Chromium and waits until the video has played past
-// a target time. Prints one JSON line; exit 0 on success, 1 on failure.
-// Usage: node play.mjs URL [seconds] [heights]: with heights ("720,360"), frames of every one of
-// those heights must have been shown (the page switches variants when its URL asks it to).
+// a target time and, when heights are given, until frames of every one of those heights have been
+// shown (the page switches variants when its URL asks it to). Prints one JSON line; exit 0 on
+// success, 1 on failure (a fatal error, or the deadline passing first).
+// Usage: node play.mjs URL [seconds] [heights], heights as "720,360".
 
 import { chromium } from 'playwright-core';
 
@@ -22,8 +23,9 @@ try {
     await page.goto(pageUrl);
     try {
         await page.waitForFunction(
-            t => window.playerState && (window.playerState.fatal || window.playerState.currentTime > t),
-            targetSeconds,
+            ([t, hs]) => window.playerState && (window.playerState.fatal
+                || (window.playerState.currentTime > t && hs.every(h => window.playerState.videoHeights.includes(h)))),
+            [targetSeconds, wantHeights],
             { timeout: deadlineMs, polling: 250 });
     } catch {
         // Fall through: the state below says how far it got.
