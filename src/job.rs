@@ -2,6 +2,7 @@
 //! where a viewer seeks, fills the gaps, and assembles and verifies the finished file.
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::inspect::Inspector;
 use crate::plan::{Container, EncodePlan};
 use crate::playlist::Timeline;
 use crate::process::{self, Exit};
@@ -11,6 +12,7 @@ use crate::store::{JobDir, Manifest};
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::VecDeque;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock, Weak};
@@ -911,9 +913,8 @@ impl Job {
                     l.run = None;
                 });
                 let job = self.clone();
-                let ffprobe = tools.ffprobe.clone();
                 match tokio::task::spawn_blocking(move || job.assemble()).await {
-                    Ok(Ok(offsets)) => self.verify_and_publish(&ffprobe, offsets).await,
+                    Ok(Ok(offsets)) => self.publish(offsets),
                     Ok(Err(e)) => Err(e),
                     Err(e) => Err(Error::new(ErrorCode::Internal, format!("assembling panicked: {e}"))),
                 }
@@ -1336,8 +1337,10 @@ impl Job {
         }
     }
 
-    /// Concatenates init + segments into a temp file beside the final name; returns the byte
-    /// offsets (one per piece plus the end).
+    /// Concatenates init + segments into a temp file beside the final name, reading what passes
+    /// through with an [`Inspector`] and checking it against the plan (codec, size, every
+    /// segment's place, duration); returns the byte offsets (one per piece plus the end). A file
+    /// that fails the check is removed.
     fn assemble(&self) -> Result<Vec<u64>> {
         let dir = self.final_path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
@@ -1349,12 +1352,29 @@ impl Job {
         }
         pieces.extend((0..self.plan.timeline.count()).map(|k| self.dir.segment(k)));
         let mut offsets = vec![0u64];
+        let mut inspector = Inspector::new(self.dir.container);
+        let mut chunk = vec![0u8; 256 * 1024];
         let result = (|| {
             for p in &pieces {
                 let mut f = std::fs::File::open(p).map_err(|e| Error::io("cannot open", p, e))?;
-                let n = std::io::copy(&mut f, &mut out).map_err(|e| Error::io("cannot write", &tmp, e))?;
+                let mut n = 0u64;
+                loop {
+                    let got = f.read(&mut chunk).map_err(|e| Error::io("cannot read", p, e))?;
+                    if got == 0 {
+                        break;
+                    }
+                    out.write_all(&chunk[..got]).map_err(|e| Error::io("cannot write", &tmp, e))?;
+                    inspector.feed(&chunk[..got]).map_err(unverified)?;
+                    n += got as u64;
+                }
+                inspector.end_piece().map_err(unverified)?;
                 offsets.push(offsets.last().copied().unwrap_or(0) + n);
             }
+            let p = &self.plan.profile;
+            inspector
+                .finish()
+                .and_then(|i| i.check(&self.plan.timeline, p.codec.name(), p.width, p.height))
+                .map_err(unverified)?;
             out.sync_all().map_err(|e| Error::io("cannot write", &tmp, e))
         })();
         if let Err(e) = result {
@@ -1369,27 +1389,9 @@ impl Job {
         self.final_path.with_file_name(format!(".{name}.partial"))
     }
 
-    async fn verify_and_publish(&self, ffprobe: &Path, offsets: Vec<u64>) -> Result<()> {
+    /// Renames the verified file into place, records its offsets and frees the segments.
+    fn publish(&self, offsets: Vec<u64>) -> Result<()> {
         let tmp = self.temp_final_path();
-        let check = async {
-            let got = crate::probe::probe(ffprobe, &tmp).await.map_err(|e| e.message)?;
-            let p = &self.plan.profile;
-            let tolerance = self.plan.timeline.segment_seconds as f64;
-            if (got.width, got.height) != (p.width, p.height) {
-                return Err(format!("size {}x{} instead of {}x{}", got.width, got.height, p.width, p.height));
-            }
-            if got.video_codec != p.codec.name() {
-                return Err(format!("codec {} instead of {}", got.video_codec, p.codec.name()));
-            }
-            if (got.duration - self.plan.timeline.duration).abs() > tolerance {
-                return Err(format!("duration {:.2}s instead of {:.2}s", got.duration, self.plan.timeline.duration));
-            }
-            Ok(())
-        };
-        if let Err(why) = check.await {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::ffmpeg(format!("finished file failed verification: {why}")));
-        }
         std::fs::rename(&tmp, &self.final_path).map_err(|e| Error::io("cannot rename into", &self.final_path, e))?;
         let manifest = Manifest {
             final_path: Some(self.final_path.clone()),
@@ -1408,6 +1410,11 @@ impl Job {
         tracing::info!(job = %self.id, path = %self.final_path.display(), "finished file verified");
         Ok(())
     }
+}
+
+/// A finished file that does not hold what was planned: the error that keeps it from being saved.
+fn unverified(why: String) -> Error {
+    Error::ffmpeg(format!("finished file failed verification: {why}"))
 }
 
 /// Watches a folder for files appearing (ffmpeg renames each finished segment into place), so

@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod ffi;
+pub mod inspect;
 pub mod job;
 pub mod plan;
 pub mod playlist;

@@ -1,0 +1,185 @@
+//! The final file's verification reads the segments' own bytes. On real ffmpeg HLS output it
+//! finds what ffprobe finds (codec, displayed size) and each segment at its boundary; a
+//! misplaced, missing or cut segment fails it, and a job whose segment was replaced on disk saves
+//! no file.
+
+mod common;
+
+use common::*;
+use jellyscale::inspect::{Inspection, Inspector};
+use jellyscale::plan::Container;
+use jellyscale::playlist::Timeline;
+use jellyscale::{Codec, Engine, JobState};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// 5 s at 24 fps in 2 s segments: 0-2, 2-4, 4-5.
+const TIMELINE: Timeline = Timeline { duration: 5.0, segment_seconds: 2, first_seconds: 2, fps: 24.0 };
+
+/// Encodes a 5 s pattern to HLS with ffmpeg itself; returns the pieces of the final file in
+/// order (the init section first for fMP4).
+fn hls(dir: &Path, size: &str, container: Container, encode: &[&str]) -> Vec<PathBuf> {
+    let (kind, ext) = match container {
+        Container::Ts => ("mpegts", "ts"),
+        Container::Mp4 => ("fmp4", "m4s"),
+    };
+    let status = Command::new(ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={size}:rate=24"))
+        .args(["-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "5"])
+        .args(encode)
+        .args(["-c:a", "aac", "-force_key_frames", "expr:gte(t,n_forced*2)", "-f", "hls", "-hls_time", "2"])
+        .args(["-hls_playlist_type", "vod", "-hls_segment_type", kind, "-hls_fmp4_init_filename", "init.mp4"])
+        .arg("-hls_segment_filename")
+        .arg(dir.join(format!("seg_%d.{ext}")))
+        .arg(dir.join("index.m3u8"))
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "ffmpeg could not encode {encode:?}");
+    let mut pieces: Vec<PathBuf> = if container == Container::Mp4 { vec![dir.join("init.mp4")] } else { vec![] };
+    pieces.extend((0..3).map(|k| dir.join(format!("seg_{k}.{ext}"))));
+    pieces
+}
+
+/// Feeds the pieces in small uneven chunks, as a slow disk might hand them over.
+fn inspect(container: Container, pieces: &[Vec<u8>]) -> Result<Inspection, String> {
+    let mut inspector = Inspector::new(container);
+    for piece in pieces {
+        for chunk in piece.chunks(1009) {
+            inspector.feed(chunk)?;
+        }
+        inspector.end_piece()?;
+    }
+    inspector.finish()
+}
+
+fn read_all(pieces: &[PathBuf]) -> Vec<Vec<u8>> {
+    pieces.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+/// What ffprobe says the concatenated pieces hold: codec name, width, height.
+fn ffprobe_video(dir: &Path, pieces: &[Vec<u8>], ext: &str) -> (String, u32, u32) {
+    let whole = dir.join(format!("whole.{ext}"));
+    std::fs::write(&whole, pieces.concat()).unwrap();
+    let v = ffprobe_json(whole.to_str().unwrap(), "stream=codec_name,width,height");
+    let s = v["streams"].as_array().unwrap().iter().find(|s| s["width"].is_u64()).expect("a video stream").clone();
+    (
+        s["codec_name"].as_str().unwrap().to_owned(),
+        s["width"].as_u64().unwrap() as u32,
+        s["height"].as_u64().unwrap() as u32,
+    )
+}
+
+#[test]
+fn inspection_agrees_with_ffprobe_on_real_hls_output() {
+    let cases: &[(&str, Container, &[&str])] = &[
+        // Constrained Baseline, cropped width (27 macroblocks for 426).
+        ("426x240", Container::Ts, &["-c:v", "libx264", "-preset", "ultrafast"]),
+        // High with B-frames, 4:2:0 cropped height (1080 in 68 macroblock rows).
+        ("1920x1080", Container::Ts, &["-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-profile:v", "high"]),
+        // High 10.
+        ("640x360", Container::Ts, &["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le"]),
+        // High 4:4:4 Predictive: chroma_format_idc 3 and a one-pixel crop unit.
+        ("322x182", Container::Ts, &["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"]),
+        // Field-coded (frame_mbs_only_flag 0): heights count in field macroblock pairs.
+        (
+            "720x576",
+            Container::Ts,
+            &["-c:v", "libx264", "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264opts", "interlaced=1"],
+        ),
+        // HEVC in MPEG-TS and in fMP4 (8 and 10 bit), widths needing a conformance window.
+        ("854x480", Container::Ts, &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]),
+        (
+            "854x480",
+            Container::Mp4,
+            &["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", "log-level=error"],
+        ),
+        (
+            "640x360",
+            Container::Mp4,
+            &["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error"],
+        ),
+        // H.264 in fMP4.
+        ("426x240", Container::Mp4, &["-c:v", "libx264", "-preset", "ultrafast"]),
+    ];
+    for (i, (size, container, encode)) in cases.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let pieces = read_all(&hls(dir.path(), size, *container, encode));
+        let ext = if *container == Container::Ts { "ts" } else { "mp4" };
+        let (codec, width, height) = ffprobe_video(dir.path(), &pieces, ext);
+        let what = format!("case {i}: {size} {encode:?}");
+        let got = inspect(*container, &pieces).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!((got.video.codec, got.video.width, got.video.height), (codec.as_str(), width, height), "{what}");
+        assert_eq!(format!("{width}x{height}"), *size, "{what}: ffprobe itself");
+        got.check(&TIMELINE, &codec, width, height).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let starts: Vec<f64> = got.spans.iter().flatten().map(|s| s.start).collect();
+        for (k, start) in starts.iter().enumerate() {
+            assert!((start - 2.0 * k as f64).abs() < 0.05, "{what}: segment {k} starts at {start} ({starts:?})");
+        }
+        let end = got.spans.last().unwrap().unwrap().end;
+        assert!((end - 5.0).abs() < 0.1, "{what}: ends at {end}");
+    }
+}
+
+#[test]
+fn misplaced_missing_or_cut_segments_fail_the_check() {
+    for container in [Container::Ts, Container::Mp4] {
+        let dir = tempfile::tempdir().unwrap();
+        let pieces = read_all(&hls(dir.path(), "320x180", container, &["-c:v", "libx264", "-preset", "ultrafast"]));
+        let ok = |p: &[Vec<u8>]| inspect(container, p).and_then(|i| i.check(&TIMELINE, "h264", 320, 180));
+        assert_eq!(ok(&pieces), Ok(()), "{container:?}: the file as written");
+
+        let n = pieces.len();
+        let mut swapped = pieces.clone();
+        swapped.swap(n - 2, n - 3);
+        let err = ok(&swapped).unwrap_err();
+        assert_eq!(err, "segment 0 starts at 2.000s instead of 0.000s", "{container:?}");
+
+        let err = ok(&pieces[..n - 1]).unwrap_err();
+        assert!(err.contains("2 segments with video instead of 3"), "{container:?}: {err}");
+
+        let mut cut = pieces.clone();
+        cut[n - 2].truncate(1000);
+        let err = ok(&cut).unwrap_err();
+        assert!(err.contains(&format!("piece {}: it ends inside", n - 2)), "{container:?}: {err}");
+
+        let err = inspect(container, &pieces).unwrap().check(&TIMELINE, "h264", 640, 360).unwrap_err();
+        assert_eq!(err, "size 320x180 instead of 640x360");
+        let err = inspect(container, &pieces).unwrap().check(&TIMELINE, "hevc", 320, 180).unwrap_err();
+        assert_eq!(err, "codec h264 instead of hevc");
+    }
+}
+
+#[test]
+fn a_job_whose_segment_was_replaced_on_disk_saves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 30.0, "320x180", &[]);
+    let cfg = config(dir.path(), 2);
+    let out = cfg.output_dir.clone().unwrap();
+
+    // A first engine encodes a few segments and stops (its outputs stay on disk).
+    let job_dir = {
+        let engine = Engine::new(cfg.clone()).unwrap();
+        let st = engine.start(request(&src, Codec::H264)).unwrap();
+        let job_dir = cfg.cache_dir.join(&st.job_id);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !job_dir.join("seg_00002.ts").exists() {
+            assert!(Instant::now() < deadline, "no segments appeared");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        job_dir
+    };
+    // Segment 1 now holds segment 2's frames: the right size, codec and length, the wrong place.
+    std::fs::copy(job_dir.join("seg_00002.ts"), job_dir.join("seg_00001.ts")).unwrap();
+
+    let engine = Engine::new(cfg).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Failed, "{done:?}");
+    let error = done.error.expect("an error").message;
+    assert!(error.contains("failed verification: segment 1 starts at 3.000s instead of 1.000s"), "{error}");
+    let saved: Vec<_> =
+        std::fs::read_dir(&out).map(|rd| rd.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(saved.is_empty(), "nothing saved, not even a partial file: {saved:?}");
+}
