@@ -3,6 +3,7 @@
 //!
 //! `cargo bench --bench pipeline` (or `scripts/bench`). Not a test: nothing here asserts timing.
 
+use jellyscale::probe::MediaInfo;
 use jellyscale::{Backend, Codec, Config, Engine, JobState, StreamRequest};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,6 +48,7 @@ fn request(input: &Path) -> StreamRequest {
         max_height: None,
         audio_stream: None,
         start_segment: None,
+        media: None,
     }
 }
 
@@ -78,14 +80,14 @@ fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32) -> (f64, f
 
 /// Jellyscale: start to segment 0 served over HTTP (by `jellyscale serve`'s router), start to
 /// verified final file, and the finishing cost (assembly + verification: from `finalizing` to
-/// `done`).
-fn jellyscale(dir: &Path, input: &Path) -> (f64, f64, f64) {
+/// `done`). With `media` the request describes the source, as the plugin's do.
+fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>) -> (f64, f64, f64) {
     let engine = Engine::new(config(dir)).unwrap();
     let listener = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
     let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     let t = Instant::now();
-    let st = engine.start(request(input)).unwrap();
+    let st = engine.start(StreamRequest { media: media.cloned(), ..request(input) }).unwrap();
     let app = jellyscale::server::router(engine.handle(), st.job_id.clone());
     engine.runtime().spawn(async move { axum::serve(listener, app).await });
     let segment = client.get(format!("http://{addr}/0.ts")).send().unwrap().bytes().unwrap();
@@ -220,19 +222,25 @@ fn main() {
     let clip20 = make_clip(tmp.path(), 20);
     let clip60 = make_clip(tmp.path(), 60);
     let probe_engine = Engine::new(config(&tmp.path().join("probe"))).unwrap();
+    // What the plugin passes: the source as Jellyfin already probed it.
+    let described = probe_engine.block_on(jellyscale::probe::probe(probe_engine.ffprobe(), &clip20)).unwrap();
     let (mut pf, mut pt, mut jf, mut jt, mut sk, mut pf60) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut df, mut dt) = (vec![], vec![]);
     let (mut fin, mut twice, mut tee, mut pt60, mut jt60) = (vec![], vec![], vec![], vec![], vec![]);
     for i in 0..RUNS {
-        // A longer job: the fixed costs (one ffprobe before, one after) weigh less.
+        // A longer job: the fixed costs (the ffprobe before, the finishing after) weigh less.
         pt60.push(plain_ffmpeg(&probe_engine, &clip60, &tmp.path().join(format!("plainlong{i}")), 0).1);
-        jt60.push(jellyscale(&tmp.path().join(format!("jslong{i}")), &clip60).1);
+        jt60.push(jellyscale(&tmp.path().join(format!("jslong{i}")), &clip60, None).1);
         let (f, t) = plain_ffmpeg(&probe_engine, &clip20, &tmp.path().join(format!("plain{i}")), 0);
         pf.push(f);
         pt.push(t);
-        let (f, t, finishing) = jellyscale(&tmp.path().join(format!("js{i}")), &clip20);
+        let (f, t, finishing) = jellyscale(&tmp.path().join(format!("js{i}")), &clip20, None);
         jf.push(f);
         jt.push(t);
         fin.push(finishing);
+        let (f, t, _) = jellyscale(&tmp.path().join(format!("jsd{i}")), &clip20, Some(&described));
+        df.push(f);
+        dt.push(t);
         let (two, one) = alternatives(&probe_engine, &clip20, &tmp.path().join(format!("alt{i}")));
         twice.push(two);
         tee.push(one);
@@ -242,8 +250,11 @@ fn main() {
     let (pf, pt, jf, jt, sk, pf60) = (median(pf), median(pt), median(jf), median(jt), median(sk), median(pf60));
     println!("\nJellyscale pipeline benchmark: 320x180 -> 640x360 H.264 (libx264 veryfast), 4 s segments, {RUNS} runs, medians");
     println!("{:<48} {:>12} {:>14} {:>8}", "measure", "jellyscale", "plain ffmpeg", "ratio");
+    let (df, dt) = (median(df), median(dt));
     println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "time to first segment served over HTTP (20 s)", jf, pf, jf / pf);
+    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "  the request describing its source (plugin)", df, pf, df / pf);
     println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "whole job: HLS + verified final file (20 s)", jt, pt, jt / pt);
+    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "  the request describing its source (plugin)", dt, pt, dt / pt);
     let (pt60, jt60) = (median(pt60), median(jt60));
     println!(
         "{:<48} {:>11.3}s {:>13.3}s {:>8.2}",

@@ -2,6 +2,7 @@
 //! Unknown fields are rejected so a typo never silently falls back to a default.
 
 use crate::error::{Error, Result};
+use crate::probe::MediaInfo;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -175,6 +176,12 @@ pub struct StreamRequest {
     /// Segment the viewer wants first (a start position).
     #[serde(default)]
     pub start_segment: Option<u32>,
+    /// What the caller already knows about the source, in `jellyscale probe`'s shape (Jellyfin
+    /// has probed every library item): the job is planned from it at once instead of after an
+    /// ffprobe, and ffprobe checks it in the background. A job planned from a description that
+    /// the file contradicts fails, saying where they differ; the next request plans from ffprobe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaInfo>,
 }
 
 impl StreamRequest {
@@ -189,6 +196,9 @@ impl StreamRequest {
         }
         if matches!(req.max_height, Some(h) if !(144..=8640).contains(&h)) {
             return Err(Error::invalid("request: max_height must be 144..=8640"));
+        }
+        if let Some(why) = req.media.as_ref().and_then(MediaInfo::implausible) {
+            return Err(Error::invalid(format!("request: media: {why}")));
         }
         Ok(req)
     }
@@ -228,6 +238,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_request_may_describe_its_source_but_not_implausibly() {
+        let media = r#"{"duration":20.0,"width":320,"height":180,"fps":24.0,"video_codec":"h264","bit_depth":8,
+            "video_index":0,"audio":[{"index":1,"codec":"aac","channels":2,"sample_rate":48000}]}"#;
+        let req = StreamRequest::from_json(&format!(r#"{{"input":"/a.mkv","media":{media}}}"#)).unwrap();
+        assert_eq!(req.media.unwrap().audio[0].sample_rate, 48000);
+        for (bad, named) in [
+            (media.replace("20.0", "0"), "duration"),
+            (media.replace(r#""fps":24.0"#, r#""fps":0"#), "frame rate"),
+            (media.replace(r#""width":320"#, r#""width":1"#), "size 1x180"),
+            (media.replace(r#""bit_depth""#, r#""depth""#), "depth"),
+            (media.replace(r#""channels""#, r#""chans""#), "chans"),
+        ] {
+            let e = StreamRequest::from_json(&format!(r#"{{"input":"/a.mkv","media":{bad}}}"#)).unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::InvalidArgument);
+            assert!(e.message.contains(named), "{named}: {}", e.message);
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_text_is_accepted_or_an_invalid_argument(text in ".{0,200}") {
@@ -238,7 +267,7 @@ mod tests {
 
         #[test]
         fn any_unknown_request_field_is_named_in_the_error(key in "[a-z_]{1,12}", value in 0u32..100) {
-            let known = ["input", "codec", "scale", "max_height", "audio_stream", "start_segment"];
+            let known = ["input", "codec", "scale", "max_height", "audio_stream", "start_segment", "media"];
             proptest::prop_assume!(!known.contains(&key.as_str()));
             let text = format!(r#"{{"input":"/a.mkv","{key}":{value}}}"#);
             let e = StreamRequest::from_json(&text).unwrap_err();

@@ -268,6 +268,14 @@ impl Engine {
     }
 }
 
+/// The probe cache's key: a source's path with its size and mtime, so a changed file is probed
+/// again.
+fn probe_key(input: &Path) -> Option<(PathBuf, u64, u128)> {
+    let m = std::fs::metadata(input).ok()?;
+    let mtime = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    Some((input.to_path_buf(), m.len(), mtime))
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
         self.stop();
@@ -310,15 +318,21 @@ impl EngineHandle {
         self.shared.jobs.lock().get(id).cloned().ok_or_else(|| Error::not_found(format!("no job {id}")))
     }
 
+    /// ffprobe's result for a source if it is cached for its current (size, mtime).
+    fn cached_probe(&self, input: &Path) -> Option<probe::MediaInfo> {
+        self.shared.probes.lock().get(&probe_key(input)?).cloned()
+    }
+
     /// Probes a source once per (path, size, mtime): a second viewer joins without an ffprobe.
-    async fn probe_cached(&self, input: &Path) -> Result<probe::MediaInfo> {
-        let key = std::fs::metadata(input).ok().map(|m| {
-            let mtime = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-            (input.to_path_buf(), m.len(), mtime)
-        });
-        if let Some(hit) = key.as_ref().and_then(|k| self.shared.probes.lock().get(k).cloned()) {
+    /// Until ffprobe's result is cached, a caller's description stands in for it.
+    async fn probe_cached(&self, input: &Path, described: Option<&probe::MediaInfo>) -> Result<probe::MediaInfo> {
+        if let Some(hit) = self.cached_probe(input) {
             return Ok(hit);
         }
+        if let Some(media) = described {
+            return Ok(media.clone());
+        }
+        let key = probe_key(input);
         let media = probe::probe(self.ffprobe(), input).await?;
         if let Some(k) = key {
             let mut cache = self.shared.probes.lock();
@@ -331,11 +345,31 @@ impl EngineHandle {
         Ok(media)
     }
 
+    /// Checks with ffprobe the description a job was planned from; the job fails if the file
+    /// contradicts it (or is no usable video). ffprobe's result is cached either way, so the
+    /// next request plans from it.
+    async fn check_description(
+        &self,
+        input: PathBuf,
+        described: probe::MediaInfo,
+        job: tokio::sync::oneshot::Receiver<Weak<Job>>,
+    ) -> Result<()> {
+        let result = self.probe_cached(&input, None).await.and_then(|truth| match described.contradicts(&truth) {
+            Some(d) => Err(Error::bad_input(format!("the request's media does not match the file: {d}"))),
+            None => Ok(()),
+        });
+        if let (Err(e), Some(job)) = (&result, job.await.ok().and_then(|j| j.upgrade())) {
+            tracing::warn!(job = %job.id(), "{}", e.message);
+            job.fail(e.clone());
+        }
+        result
+    }
+
     /// Probes a request's source and plans its job without starting anything.
     pub async fn plan(&self, req: &StreamRequest) -> Result<EncodePlan> {
         let c = &self.shared.config;
         let input = std::path::absolute(&req.input).map_err(|e| Error::bad_input(format!("bad input path: {e}")))?;
-        let media = self.probe_cached(&input).await?;
+        let media = self.probe_cached(&input, req.media.as_ref()).await?;
         let (width, height) = plan::target_size(
             media.width,
             media.height,
@@ -407,7 +441,7 @@ impl EngineHandle {
         ));
         let manifest = Manifest {
             input: plan.input.clone(),
-            request: Some(StreamRequest { start_segment: None, ..req.clone() }),
+            request: Some(StreamRequest { start_segment: None, media: None, ..req.clone() }),
             source_size: meta.len(),
             source_mtime_ns: mtime_ns,
             profile,
@@ -415,7 +449,7 @@ impl EngineHandle {
             final_path: None,
             final_offsets: Vec::new(),
         };
-        Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest })
+        Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest, confirmation: None })
     }
 
     /// Starts the job for a request, or returns the running, paused or finished one for the
@@ -425,7 +459,7 @@ impl EngineHandle {
         if self.shared.shutting_down.load(Ordering::SeqCst) {
             return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
         }
-        let spec = self.spec_for(&req).await?;
+        let mut spec = self.spec_for(&req).await?;
         let start_segment = req.start_segment.unwrap_or(0);
         let mut jobs = self.shared.jobs.lock();
         if let Some(job) = jobs.get(&spec.id).filter(|j| !matches!(j.state(), JobState::Failed | JobState::Cancelled)) {
@@ -441,7 +475,18 @@ impl EngineHandle {
         }
         std::fs::create_dir_all(&spec.dir.path)
             .map_err(|e| Error::io("cannot create job folder", &spec.dir.path, e))?;
+        // Planned from the caller's description: ffprobe checks it while the job runs.
+        let mut planned_from = None;
+        if let Some(described) = req.media.filter(|_| self.cached_probe(&spec.plan.input).is_none()) {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (this, input) = (self.clone(), spec.plan.input.clone());
+            spec.confirmation = Some(tokio::spawn(async move { this.check_description(input, described, rx).await }));
+            planned_from = Some(tx);
+        }
         let job = self.register(&mut jobs, spec, start_segment, false);
+        if let Some(tx) = planned_from {
+            let _ = tx.send(Arc::downgrade(&job));
+        }
         Ok(job.status())
     }
 
@@ -467,6 +512,7 @@ impl EngineHandle {
                     dir,
                     final_path: spec.final_path.clone(),
                     manifest: spec.manifest.clone(),
+                    confirmation: None,
                 };
                 Some(Job::launch(rung, 0, self.shared.tools.clone(), true, Vec::new()))
             })

@@ -234,8 +234,8 @@ pub(crate) enum Control {
     /// Another job's viewer waits for an encoder slot (or this run is far ahead of its viewer
     /// while others queue): a background run gives its slot up and queues again.
     Yield,
-    /// Stop for good.
-    Cancel,
+    /// Stop for good, ending with this error (cancelled, or why the job cannot go on).
+    Stop(Error),
 }
 
 #[derive(Debug)]
@@ -344,6 +344,8 @@ pub(crate) struct JobSpec {
     /// Where the finished file goes (a rung, never saved, carries its upscaled job's).
     pub final_path: PathBuf,
     pub manifest: Manifest,
+    /// A check that must pass before the file is saved (see [`Job::launch`]).
+    pub confirmation: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 /// One upscale job; shared by every viewer of the same source and profile.
@@ -364,6 +366,9 @@ pub struct Job {
     rungs: Vec<Arc<Job>>,
     /// The upscaled job a rung serves, told where its viewers are.
     parent: OnceLock<Weak<Job>>,
+    /// A check that must pass before the file is saved: ffprobe confirming the caller's
+    /// description the job was planned from.
+    confirmation: Mutex<Option<tokio::task::JoinHandle<Result<()>>>>,
 }
 
 /// How far ahead of the encoder a request may be before the encoder jumps there instead.
@@ -405,7 +410,7 @@ impl Job {
         paused: bool,
         rungs: Vec<Arc<Job>>,
     ) -> Arc<Job> {
-        let JobSpec { id, role, plan, dir, final_path, manifest } = spec;
+        let JobSpec { id, role, plan, dir, final_path, manifest, confirmation } = spec;
         let timeline = plan.timeline;
         dir.remove_partials();
         let mut segments = SegmentSet::new(timeline.count());
@@ -469,6 +474,7 @@ impl Job {
             control,
             rungs,
             parent: OnceLock::new(),
+            confirmation: Mutex::new(confirmation),
         });
         for r in &job.rungs {
             let _ = r.parent.set(Arc::downgrade(&job));
@@ -727,10 +733,15 @@ impl Job {
 
     /// Asks the job (and its rungs) to stop; its ffmpeg is killed and waiters are released.
     pub fn cancel(&self) {
-        let _ = self.control.send(Control::Cancel);
+        self.fail(Error::new(ErrorCode::Cancelled, "cancelled"));
+    }
+
+    /// Stops the job (and its rungs) with `error` as the reason, as [`Job::cancel`] stops it.
+    pub fn fail(&self, error: Error) {
         for r in &self.rungs {
-            r.cancel();
+            r.fail(error.clone());
         }
+        let _ = self.control.send(Control::Stop(error));
     }
 
     fn update(&self, f: impl FnOnce(&mut Live)) {
@@ -905,7 +916,12 @@ impl Job {
     }
 
     async fn drive(self: Arc<Self>, mut want: u32, tools: Tools, mut rx: mpsc::UnboundedReceiver<Control>) {
-        let result = self.encode_all(&mut want, &tools, &mut rx).await;
+        let mut result = self.encode_all(&mut want, &tools, &mut rx).await;
+        let check = self.confirmation.lock().take();
+        if let (Ok(()), Some(check)) = (&result, check) {
+            result =
+                check.await.unwrap_or_else(|e| Err(Error::new(ErrorCode::Internal, format!("checking panicked: {e}"))));
+        }
         let result = match result {
             Ok(()) => {
                 self.update(|l| {
@@ -939,7 +955,8 @@ impl Job {
                     self.update(|l| l.state = JobState::Queued);
                     return Ok(k);
                 }
-                Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while paused")),
+                Some(Control::Stop(e)) => return Err(e),
+                None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while paused")),
                 Some(Control::Overtaken(_) | Control::Hold | Control::Yield) => {}
             }
         }
@@ -959,7 +976,8 @@ impl Job {
                 }
                 msg = rx.recv() => match msg {
                     Some(Control::Seek(k)) => *want = k,
-                    Some(Control::Cancel) | None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
+                    Some(Control::Stop(e)) => return Err(e),
+                    None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
                     Some(Control::Overtaken(_) | Control::Hold | Control::Yield) => {}
                 },
             }
@@ -1301,7 +1319,11 @@ impl Job {
                         self.note(&mut l, "gave its encoder slot to another job's viewer".to_owned());
                         return Ok(RunEnd::Yield);
                     },
-                    Some(Control::Cancel) | None => {
+                    Some(Control::Stop(e)) => {
+                        self.end_run(&mut child).await;
+                        return Err(e);
+                    }
+                    None => {
                         self.end_run(&mut child).await;
                         return Err(Error::new(ErrorCode::Cancelled, "cancelled"));
                     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// What the engine needs to know about a source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MediaInfo {
     /// Duration in seconds.
     pub duration: f64,
@@ -27,8 +28,50 @@ pub struct MediaInfo {
     pub audio: Vec<AudioStream>,
 }
 
+impl MediaInfo {
+    /// Why a caller's description cannot be a video ffprobe would accept, if it cannot.
+    pub fn implausible(&self) -> Option<String> {
+        let finite_positive = |v: f64| v.is_finite() && v > 0.0;
+        if !finite_positive(self.duration) {
+            Some(format!("duration {} is not a positive number of seconds", self.duration))
+        } else if self.width < 2 || self.height < 2 {
+            Some(format!("size {}x{} is too small", self.width, self.height))
+        } else if !finite_positive(self.fps) || self.fps >= 1000.0 {
+            Some(format!("frame rate {} is out of range", self.fps))
+        } else if self.video_codec.is_empty() {
+            Some("video_codec is empty".into())
+        } else {
+            None
+        }
+    }
+
+    /// Where this description and ffprobe's `truth` differ in anything a plan uses (the
+    /// duration and frame rate within rounding); `None` when they agree.
+    pub fn contradicts(&self, truth: &MediaInfo) -> Option<String> {
+        let mut diffs = Vec::new();
+        let mut exact = |name: &str, ours: String, real: String| {
+            if ours != real {
+                diffs.push(format!("{name} {ours} (ffprobe: {real})"));
+            }
+        };
+        exact("size", format!("{}x{}", self.width, self.height), format!("{}x{}", truth.width, truth.height));
+        exact("video_codec", self.video_codec.clone(), truth.video_codec.clone());
+        exact("bit_depth", self.bit_depth.to_string(), truth.bit_depth.to_string());
+        exact("video_index", self.video_index.to_string(), truth.video_index.to_string());
+        exact("audio", format!("{:?}", self.audio), format!("{:?}", truth.audio));
+        if (self.duration - truth.duration).abs() > 0.05 {
+            diffs.push(format!("duration {:.3}s (ffprobe: {:.3}s)", self.duration, truth.duration));
+        }
+        if (self.fps - truth.fps).abs() > truth.fps * 0.001 {
+            diffs.push(format!("fps {:.3} (ffprobe: {:.3})", self.fps, truth.fps));
+        }
+        (!diffs.is_empty()).then(|| diffs.join(", "))
+    }
+}
+
 /// One audio stream of a source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AudioStream {
     /// Absolute stream index.
     pub index: u32,
@@ -211,6 +254,22 @@ mod tests {
       {"index":1,"codec_type":"audio","codec_name":"aac","channels":2,"sample_rate":"44100"},
       {"index":2,"codec_type":"subtitle","codec_name":"subrip"}],
       "format":{"format_name":"matroska,webm","duration":"20.020000"}}"#;
+
+    #[test]
+    fn a_description_agrees_within_rounding_and_names_every_difference() {
+        let truth = parse(CLIP).unwrap();
+        let rounded = MediaInfo { duration: 20.02, fps: 29.97, ..truth.clone() };
+        assert_eq!(rounded.contradicts(&truth), None, "Jellyfin's ticks and float frame rate");
+        let wrong = MediaInfo { width: 1920, height: 1080, fps: 25.0, audio: vec![], ..truth.clone() };
+        let why = wrong.contradicts(&truth).unwrap();
+        assert!(why.starts_with("size 1920x1080 (ffprobe: 320x180), audio [] (ffprobe: [AudioStream"), "{why}");
+        assert!(why.ends_with("fps 25.000 (ffprobe: 29.970)"), "{why}");
+        assert_eq!(truth.implausible(), None);
+        assert!(MediaInfo { duration: f64::NAN, ..truth.clone() }.implausible().unwrap().contains("duration"));
+        assert!(MediaInfo { width: 0, ..truth.clone() }.implausible().unwrap().contains("size 0x180"));
+        assert!(MediaInfo { fps: 0.0, ..truth.clone() }.implausible().unwrap().contains("frame rate"));
+        assert!(MediaInfo { video_codec: String::new(), ..truth }.implausible().unwrap().contains("video_codec"));
+    }
 
     #[test]
     fn reads_video_and_audio_streams() {

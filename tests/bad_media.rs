@@ -58,6 +58,7 @@ fn check(engine: &Engine, name: &str, input: &Path, codec: Codec, audio_stream: 
         max_height: None,
         audio_stream,
         start_segment: None,
+        media: None,
     };
     let outcome = engine.start(req).and_then(|st| {
         let job = engine.job(&st.job_id)?;

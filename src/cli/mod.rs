@@ -147,6 +147,7 @@ impl JobOpts {
             max_height: self.height,
             audio_stream: None,
             start_segment: None,
+            media: None,
         }
     }
 }
