@@ -146,6 +146,27 @@ namespace MediaBrowser.Model.Entities
 
         /// <summary>Gets or sets the height.</summary>
         public int? Height { get; set; }
+
+        /// <summary>Gets or sets the bit depth.</summary>
+        public int? BitDepth { get; set; }
+
+        /// <summary>Gets or sets the pixel format (ffprobe's pix_fmt).</summary>
+        public string? PixelFormat { get; set; }
+
+        /// <summary>Gets or sets the average frame rate.</summary>
+        public float? AverageFrameRate { get; set; }
+
+        /// <summary>Gets or sets the real frame rate.</summary>
+        public float? RealFrameRate { get; set; }
+
+        /// <summary>Gets or sets the display rotation in degrees.</summary>
+        public int? Rotation { get; set; }
+
+        /// <summary>Gets or sets the audio channel count.</summary>
+        public int? Channels { get; set; }
+
+        /// <summary>Gets or sets the audio sample rate.</summary>
+        public int? SampleRate { get; set; }
     }
 
     /// <summary>A library as configured in the dashboard.</summary>

@@ -60,6 +60,57 @@ public sealed record StreamRequest
 
     /// <summary>Gets the segment to start encoding at.</summary>
     public int? StartSegment { get; init; }
+
+    /// <summary>
+    /// Gets the source as Jellyfin already probed it. The engine then plans and starts encoding at
+    /// once and checks this description with ffprobe while the job runs (a job the file contradicts
+    /// fails); without it the engine runs ffprobe first.
+    /// </summary>
+    public SourceMedia? Media { get; init; }
+}
+
+/// <summary>A source described in the shape of <c>jellyscale probe</c>'s JSON.</summary>
+public sealed record SourceMedia
+{
+    /// <summary>Gets the duration in seconds.</summary>
+    public required double Duration { get; init; }
+
+    /// <summary>Gets the upright width of the video (rotation applied).</summary>
+    public required int Width { get; init; }
+
+    /// <summary>Gets the upright height of the video (rotation applied).</summary>
+    public required int Height { get; init; }
+
+    /// <summary>Gets the average frame rate.</summary>
+    public required double Fps { get; init; }
+
+    /// <summary>Gets the video codec as ffprobe names it.</summary>
+    public required string VideoCodec { get; init; }
+
+    /// <summary>Gets the bits per sample of the video.</summary>
+    public required int BitDepth { get; init; }
+
+    /// <summary>Gets the absolute index of the video stream.</summary>
+    public required int VideoIndex { get; init; }
+
+    /// <summary>Gets the audio streams in file order.</summary>
+    public required IReadOnlyList<SourceAudio> Audio { get; init; }
+}
+
+/// <summary>One audio stream of a described source.</summary>
+public sealed record SourceAudio
+{
+    /// <summary>Gets the absolute stream index.</summary>
+    public required int Index { get; init; }
+
+    /// <summary>Gets the codec as ffprobe names it.</summary>
+    public required string Codec { get; init; }
+
+    /// <summary>Gets the channel count.</summary>
+    public required int Channels { get; init; }
+
+    /// <summary>Gets the sample rate in Hz.</summary>
+    public required int SampleRate { get; init; }
 }
 
 /// <summary>An error as the library reports it.</summary>

@@ -39,6 +39,7 @@ public static class UpscalePlanner
             MaxHeight = target.MaxHeight,
             AudioStream = source.AudioStreamIndex,
             StartSegment = start > System.TimeSpan.Zero && segmentSeconds > 0 ? (int)(start.TotalSeconds / segmentSeconds) : null,
+            Media = source.Media,
         };
     }
 }

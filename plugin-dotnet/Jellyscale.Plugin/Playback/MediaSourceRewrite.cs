@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using Jellyfin.Data.Enums;
 using Jellyscale.Core.Engine;
@@ -26,8 +27,53 @@ internal static class MediaSourceRewrite
             source.Path,
             source.IsInfiniteStream,
             video?.Height,
-            audioIsReal ? audio : null);
+            audioIsReal ? audio : null,
+            Describe(source));
     }
+
+    /// <summary>
+    /// Describes the source as the engine's own probe would (first video stream, upright size, average
+    /// frame rate, bit depth from the pixel format), from what Jellyfin's probe stored. The engine can
+    /// then start encoding without running ffprobe first; it still checks this. Null when Jellyfin lacks
+    /// a value the engine plans from.
+    /// </summary>
+    /// <param name="source">The source.</param>
+    /// <returns>The description, or null.</returns>
+    public static SourceMedia? Describe(MediaSourceInfo source)
+    {
+        var streams = source.MediaStreams ?? Array.Empty<MediaStream>();
+        var video = streams.FirstOrDefault(s => s.Type == MediaStreamType.Video && !s.IsExternal);
+        var fps = video?.AverageFrameRate is > 0 and < 1000 ? video.AverageFrameRate : video?.RealFrameRate;
+        if (video is not { Width: >= 2, Height: >= 2, Codec.Length: > 0 } || source.RunTimeTicks is not > 0 || fps is not (> 0 and < 1000))
+        {
+            return null;
+        }
+
+        var upright = Math.Abs(video.Rotation ?? 0) % 180 == 90;
+        return new SourceMedia
+        {
+            Duration = TimeSpan.FromTicks(source.RunTimeTicks.Value).TotalSeconds,
+            Width = upright ? video.Height.Value : video.Width.Value,
+            Height = upright ? video.Width.Value : video.Height.Value,
+            Fps = fps.Value,
+            VideoCodec = video.Codec,
+            BitDepth = BitDepth(video),
+            VideoIndex = video.Index,
+            Audio = streams
+                .Where(s => s.Type == MediaStreamType.Audio && !s.IsExternal)
+                .Select(s => new SourceAudio { Index = s.Index, Codec = s.Codec ?? string.Empty, Channels = Math.Clamp(s.Channels ?? 2, 1, 8), SampleRate = s.SampleRate ?? 48000 })
+                .ToArray(),
+        };
+    }
+
+    /// <summary>The engine reads the bit depth off the pixel format (yuv420p10le is 10); Jellyfin's own figure when it has none.</summary>
+    private static int BitDepth(MediaStream video) => video.PixelFormat switch
+    {
+        { } f when f.Contains("p12", StringComparison.Ordinal) || f.Contains("p012", StringComparison.Ordinal) => 12,
+        { } f when f.Contains("p10", StringComparison.Ordinal) || f.Contains("p010", StringComparison.Ordinal) => 10,
+        { } => 8,
+        null => video.BitDepth ?? 8,
+    };
 
     /// <summary>
     /// Points the source at the upscaled HLS stream. Id, ETag, MediaStreams and RunTimeTicks stay, so

@@ -71,7 +71,11 @@ public class StreamNamingTests
     {
         var status = new JobStatus
         {
-            Width = 1280, Height = 720, Codecs = "avc1.640028,mp4a.40.2", Bandwidth = 4_000_000, SegmentContainer = "ts",
+            Width = 1280,
+            Height = 720,
+            Codecs = "avc1.640028,mp4a.40.2",
+            Bandwidth = 4_000_000,
+            SegmentContainer = "ts",
             Rungs =
             [
                 new LadderRung { Role = "lower", JobId = "11111111111111111111111111111111", Width = 854, Height = 480, Codecs = "avc1.42c028,mp4a.40.2", Bandwidth = 2_000_000 },

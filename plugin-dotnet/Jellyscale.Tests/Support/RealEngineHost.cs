@@ -51,8 +51,7 @@ public sealed class RealEngineHost : IAsyncDisposable
     public static async Task<RealEngineHost> StartAsync(MediaClips clips, string input, string name, Action<WebApplication>? extraRoutes = null)
     {
         var engine = clips.NewEngine(name);
-        var library = new StandInLibrary { Path = input, Height = 0 };
-        library.Height = input == clips.LongClip ? 360 : 180;
+        var library = new StandInLibrary { Path = input, Height = input == clips.LongClip ? 360 : 180, Probed = await JellyfinProbe.ProbeAsync(input) };
         var configuration = new TestConfigurationAccessor();
         var app = await PluginHost.StartAsync(new LazyEngineProvider(() => engine, TimeProvider.System), configuration, library, kestrel: true, extraRoutes);
         return new RealEngineHost(app, engine, library);

@@ -41,9 +41,19 @@ public sealed class StandInLibrary
 
     public string? ExtraVersionPath { get; set; }
 
+    /// <summary>Gets or sets what Jellyfin's probe stored about <see cref="Path"/> (see <see cref="JellyfinProbe"/>), instead of placeholders.</summary>
+    public (IReadOnlyList<MediaStream> Streams, long RunTimeTicks)? Probed { get; set; }
+
     public PlaybackInfoResponse Build()
     {
-        var sources = new List<MediaSourceInfo> { Source("5f0c2a9e1b3d4c6e8f0a1b2c3d4e5f60", Path, Height) };
+        var main = Source("5f0c2a9e1b3d4c6e8f0a1b2c3d4e5f60", Path, Height);
+        if (Probed is var (streams, ticks))
+        {
+            main.MediaStreams = streams;
+            main.RunTimeTicks = ticks;
+        }
+
+        var sources = new List<MediaSourceInfo> { main };
         if (ExtraVersionPath is not null)
         {
             sources.Add(Source("6f0c2a9e1b3d4c6e8f0a1b2c3d4e5f61", ExtraVersionPath, 2160));

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -10,6 +11,7 @@ using Jellyscale.Core.Engine;
 using Jellyscale.Core.Native;
 using Jellyscale.Core.Playback;
 using Jellyscale.Tests.Support;
+using MediaBrowser.Model.Entities;
 using MediaBrowser.Model.MediaInfo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
@@ -56,6 +58,26 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
         {
             await _app.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task The_engine_request_describes_the_source_from_jellyfins_media_streams()
+    {
+        // Placeholder streams without frame rates: no description, the engine probes itself.
+        await Post(ChromiumProfile);
+        Assert.Null(Assert.Single(_engine.Requests).Media);
+
+        _library.Probed = (
+            new List<MediaStream>
+            {
+                new() { Type = MediaStreamType.Video, Index = 0, Codec = "h264", Width = 1920, Height = 1080, AverageFrameRate = 25f, PixelFormat = "yuv420p" },
+                new() { Type = MediaStreamType.Audio, Index = 1, Codec = "aac", Channels = 2, SampleRate = 44100 },
+            },
+            36_000_000_000);
+        await Post(ChromiumProfile);
+        var media = _engine.Requests.Last().Media!;
+        Assert.Equal((3600.0, 1920, 1080, 25.0, "h264", 8, 0), (media.Duration, media.Width, media.Height, media.Fps, media.VideoCodec, media.BitDepth, media.VideoIndex));
+        Assert.Equal((1, "aac", 2, 44100), media.Audio.Select(a => (a.Index, a.Codec, a.Channels, a.SampleRate)).Single());
     }
 
     [Fact]
