@@ -183,3 +183,28 @@ fn a_job_whose_segment_was_replaced_on_disk_saves_no_file() {
         std::fs::read_dir(&out).map(|rd| rd.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
     assert!(saved.is_empty(), "nothing saved, not even a partial file: {saved:?}");
 }
+
+#[test]
+fn a_source_whose_video_starts_after_its_audio_saves_a_verified_file() {
+    // Video 0.3 s behind the audio, as in recordings that start on a keyframe: the job's
+    // segments still start at their boundaries, and the saved file verifies.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("late video.mkv");
+    let status = Command::new(ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-itsoffset", "0.3", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=320x180:rate=24")
+        .args(["-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "8", "-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-c:a", "aac", "-shortest"])
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let starts = ffprobe_json(src.to_str().unwrap(), "stream=codec_type,start_time");
+    let video_start: f64 = starts["streams"][0]["start_time"].as_str().unwrap().parse().unwrap();
+    assert!(video_start > 0.2, "the clip's video starts late: {starts}");
+
+    let engine = Engine::new(config(dir.path(), 2)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+}

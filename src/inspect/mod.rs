@@ -56,16 +56,23 @@ impl Inspection {
         if spans.len() != timeline.count() as usize {
             return Err(format!("{} segments with video instead of {}", spans.len(), timeline.count()));
         }
+        // Every segment after the first starts with a keyframe forced at its boundary, so how far
+        // they sit from their boundaries is the file's own time offset (the first segment's video
+        // may start late, after the audio). The median ignores a few misplaced segments.
+        let mut offsets: Vec<f64> =
+            spans.iter().enumerate().skip(1).map(|(k, s)| s.start - timeline.start(k as u32)).collect();
+        offsets.sort_by(f64::total_cmp);
+        let offset = offsets.get(offsets.len() / 2).copied().unwrap_or(0.0);
         // A variable frame rate may leave a segment's first frame a little after its boundary;
         // a segment from the wrong place is off by a whole segment.
         let slack = timeline.segment_seconds as f64 / 2.0;
         for (k, span) in spans.iter().enumerate() {
-            let want = timeline.start(k as u32);
-            if span.start < want - 0.1 || span.start > want + slack {
-                return Err(format!("segment {k} starts at {:.3}s instead of {want:.3}s", span.start));
+            let (want, start) = (timeline.start(k as u32), span.start - offset);
+            if start < want - 0.1 || start > want + slack {
+                return Err(format!("segment {k} starts at {start:.3}s instead of {want:.3}s"));
             }
         }
-        let end = spans.last().map_or(0.0, |s| s.end);
+        let end = spans.last().map_or(0.0, |s| s.end) - offset;
         if (end - timeline.duration).abs() > timeline.segment_seconds as f64 {
             return Err(format!("duration {end:.2}s instead of {:.2}s", timeline.duration));
         }
