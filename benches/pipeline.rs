@@ -9,11 +9,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+/// One table row: both medians, and the median of the per-run ratios (a run's two figures were
+/// measured minutes apart at most, so the machine's drift cancels out of its ratio).
+fn row(name: &str, ours: &[f64], theirs: &[f64]) {
+    let ratios = ours.iter().zip(theirs).map(|(a, b)| a / b).collect();
+    println!("{name:<48} {:>11.3}s {:>13.3}s {:>8.2}", median(ours.to_vec()), median(theirs.to_vec()), median(ratios));
 }
 
 fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
@@ -247,30 +254,23 @@ fn main() {
         sk.push(seek(&tmp.path().join(format!("seek{i}")), &clip60));
         pf60.push(plain_ffmpeg(&probe_engine, &clip60, &tmp.path().join(format!("plain60_{i}")), 10).0);
     }
-    let (pf, pt, jf, jt, sk, pf60) = (median(pf), median(pt), median(jf), median(jt), median(sk), median(pf60));
-    println!("\nJellyscale pipeline benchmark: 320x180 -> 640x360 H.264 (libx264 veryfast), 4 s segments, {RUNS} runs, medians");
+    println!("\nJellyscale pipeline benchmark: 320x180 -> 640x360 H.264 (libx264 veryfast), 4 s segments, {RUNS} runs");
     println!("{:<48} {:>12} {:>14} {:>8}", "measure", "jellyscale", "plain ffmpeg", "ratio");
-    let (df, dt) = (median(df), median(dt));
-    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "time to first segment served over HTTP (20 s)", jf, pf, jf / pf);
-    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "  the request describing its source (plugin)", df, pf, df / pf);
-    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "whole job: HLS + verified final file (20 s)", jt, pt, jt / pt);
-    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "  the request describing its source (plugin)", dt, pt, dt / pt);
-    let (pt60, jt60) = (median(pt60), median(jt60));
+    row("time to first segment served over HTTP (20 s)", &jf, &pf);
+    row("  the request describing its source (plugin)", &df, &pf);
+    row("whole job: HLS + verified final file (20 s)", &jt, &pt);
+    row("  the request describing its source (plugin)", &dt, &pt);
+    row("whole job: HLS + verified final file (60 s)", &jt60, &pt60);
+    row("seek: segment at 40 s of a 60 s clip, served", &sk, &pf60);
     println!(
-        "{:<48} {:>11.3}s {:>13.3}s {:>8.2}",
-        "whole job: HLS + verified final file (60 s)",
-        jt60,
-        pt60,
-        jt60 / pt60
+        "(times: medians; ratio: the median of each run's ratio, as plain ffmpeg and Jellyscale ran side by side in it)"
     );
-    println!("{:<48} {:>11.3}s {:>13.3}s {:>8.2}", "seek: segment at 40 s of a 60 s clip, served", sk, pf60, sk / pf60);
     println!(
         "(seek row: from the request to segment 10 ready, beside plain ffmpeg started at 40 s to its first segment)"
     );
-    let (fin, twice, tee) = (median(fin), median(twice), median(tee));
-    println!("{:<48} {:>11.3}s {:>13} {:>8}", "  of which: assemble + verify the final file", fin, "", "");
-    println!("{:<48} {:>11} {:>13.3}s {:>8.2}", "alternative: HLS and final file encoded twice", "", twice, jt / twice);
-    println!("{:<48} {:>11} {:>13.3}s {:>8.2}", "alternative: one encode through the tee muxer", "", tee, jt / tee);
-    println!("(ratio column of the alternatives: Jellyscale's whole job against them)");
+    println!("{:<48} {:>11.3}s {:>13} {:>8}", "  of which: assemble + verify the final file", median(fin), "", "");
+    row("alternative: HLS and final file encoded twice", &jt, &twice);
+    row("alternative: one encode through the tee muxer", &jt, &tee);
+    println!("(alternatives: Jellyscale's whole job, 20 s, against them)");
     quality(tmp.path());
 }
