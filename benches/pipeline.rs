@@ -235,24 +235,42 @@ fn main() {
     let (mut df, mut dt) = (vec![], vec![]);
     let (mut fin, mut twice, mut tee, mut pt60, mut jt60) = (vec![], vec![], vec![], vec![], vec![]);
     for i in 0..RUNS {
-        // A longer job: the fixed costs (the ffprobe before, the finishing after) weigh less.
-        pt60.push(plain_ffmpeg(&probe_engine, &clip60, &tmp.path().join(format!("plainlong{i}")), 0).1);
-        jt60.push(jellyscale(&tmp.path().join(format!("jslong{i}")), &clip60, None).1);
-        let (f, t) = plain_ffmpeg(&probe_engine, &clip20, &tmp.path().join(format!("plain{i}")), 0);
-        pf.push(f);
-        pt.push(t);
-        let (f, t, finishing) = jellyscale(&tmp.path().join(format!("js{i}")), &clip20, None);
-        jf.push(f);
-        jt.push(t);
-        fin.push(finishing);
-        let (f, t, _) = jellyscale(&tmp.path().join(format!("jsd{i}")), &clip20, Some(&described));
-        df.push(f);
-        dt.push(t);
-        let (two, one) = alternatives(&probe_engine, &clip20, &tmp.path().join(format!("alt{i}")));
-        twice.push(two);
-        tee.push(one);
-        sk.push(seek(&tmp.path().join(format!("seek{i}")), &clip60));
-        pf60.push(plain_ffmpeg(&probe_engine, &clip60, &tmp.path().join(format!("plain60_{i}")), 10).0);
+        // Each run measures everything once, in an order rotated from run to run, so whatever
+        // comes first or right after a heavy step (caches, CPU boost, a neighbour's load)
+        // favours neither side of a ratio. The 60 s jobs: the fixed costs (the ffprobe before,
+        // the finishing after) weigh less there.
+        let mut steps: Vec<u8> = (0..8).collect();
+        steps.rotate_left(i % 8);
+        for step in steps {
+            let at = |name: &str| tmp.path().join(format!("{name}{i}"));
+            match step {
+                0 => pt60.push(plain_ffmpeg(&probe_engine, &clip60, &at("plainlong"), 0).1),
+                1 => jt60.push(jellyscale(&at("jslong"), &clip60, None).1),
+                2 => {
+                    let (f, t) = plain_ffmpeg(&probe_engine, &clip20, &at("plain"), 0);
+                    pf.push(f);
+                    pt.push(t);
+                }
+                3 => {
+                    let (f, t, finishing) = jellyscale(&at("js"), &clip20, None);
+                    jf.push(f);
+                    jt.push(t);
+                    fin.push(finishing);
+                }
+                4 => {
+                    let (f, t, _) = jellyscale(&at("jsd"), &clip20, Some(&described));
+                    df.push(f);
+                    dt.push(t);
+                }
+                5 => {
+                    let (two, one) = alternatives(&probe_engine, &clip20, &at("alt"));
+                    twice.push(two);
+                    tee.push(one);
+                }
+                6 => sk.push(seek(&at("seek"), &clip60)),
+                _ => pf60.push(plain_ffmpeg(&probe_engine, &clip60, &at("plain60_"), 10).0),
+            }
+        }
     }
     println!("\nJellyscale pipeline benchmark: 320x180 -> 640x360 H.264 (libx264 veryfast), 4 s segments, {RUNS} runs");
     println!("{:<48} {:>12} {:>14} {:>8}", "measure", "jellyscale", "plain ffmpeg", "ratio");
