@@ -344,7 +344,8 @@ pub(crate) struct JobSpec {
     /// Where the finished file goes (a rung, never saved, carries its upscaled job's).
     pub final_path: PathBuf,
     pub manifest: Manifest,
-    /// A check that must pass before the file is saved (see [`Job::launch`]).
+    /// A check that must pass before the file is saved: ffprobe confirming the caller's
+    /// description the job was planned from.
     pub confirmation: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
@@ -366,9 +367,6 @@ pub struct Job {
     rungs: Vec<Arc<Job>>,
     /// The upscaled job a rung serves, told where its viewers are.
     parent: OnceLock<Weak<Job>>,
-    /// A check that must pass before the file is saved: ffprobe confirming the caller's
-    /// description the job was planned from.
-    confirmation: Mutex<Option<tokio::task::JoinHandle<Result<()>>>>,
 }
 
 /// How far ahead of the encoder a request may be before the encoder jumps there instead.
@@ -474,7 +472,6 @@ impl Job {
             control,
             rungs,
             parent: OnceLock::new(),
-            confirmation: Mutex::new(confirmation),
         });
         for r in &job.rungs {
             let _ = r.parent.set(Arc::downgrade(&job));
@@ -491,7 +488,12 @@ impl Job {
             if let Err(e) = manifest {
                 job.finish(Err(e));
             } else {
-                tokio::spawn(job.clone().drive(start_segment.min(timeline.count() - 1), tools, control_rx));
+                tokio::spawn(job.clone().drive(
+                    start_segment.min(timeline.count() - 1),
+                    tools,
+                    control_rx,
+                    confirmation,
+                ));
             }
         }
         job
@@ -915,10 +917,17 @@ impl Job {
         self.changed.subscribe()
     }
 
-    async fn drive(self: Arc<Self>, mut want: u32, tools: Tools, mut rx: mpsc::UnboundedReceiver<Control>) {
+    /// Runs the job to its end; with a `confirmation`, saving the file waits for it and its
+    /// error fails the job instead.
+    async fn drive(
+        self: Arc<Self>,
+        mut want: u32,
+        tools: Tools,
+        mut rx: mpsc::UnboundedReceiver<Control>,
+        confirmation: Option<tokio::task::JoinHandle<Result<()>>>,
+    ) {
         let mut result = self.encode_all(&mut want, &tools, &mut rx).await;
-        let check = self.confirmation.lock().take();
-        if let (Ok(()), Some(check)) = (&result, check) {
+        if let (Ok(()), Some(check)) = (&result, confirmation) {
             result =
                 check.await.unwrap_or_else(|e| Err(Error::new(ErrorCode::Internal, format!("checking panicked: {e}"))));
         }
