@@ -484,17 +484,20 @@ impl Job {
             }
         }
         if state != JobState::Done {
-            let manifest = if role == Role::Upscaled { job.dir.write_manifest(&job.manifest) } else { Ok(()) };
-            if let Err(e) = manifest {
-                job.finish(Err(e));
-            } else {
-                tokio::spawn(job.clone().drive(
-                    start_segment.min(timeline.count() - 1),
-                    tools,
-                    control_rx,
-                    confirmation,
-                ));
+            let mut checks: Vec<_> = confirmation.into_iter().collect();
+            if role == Role::Upscaled {
+                // The manifest lets a restarted engine recognise the job. It is written while
+                // the first run starts (its fsync can take milliseconds), and saving waits for it.
+                let writer = job.clone();
+                checks.push(tokio::task::spawn_blocking(move || {
+                    let written = writer.dir.write_manifest(&writer.manifest);
+                    if let Err(e) = &written {
+                        writer.fail(e.clone());
+                    }
+                    written
+                }));
             }
+            tokio::spawn(job.clone().drive(start_segment.min(timeline.count() - 1), tools, control_rx, checks));
         }
         job
     }
@@ -917,19 +920,22 @@ impl Job {
         self.changed.subscribe()
     }
 
-    /// Runs the job to its end; with a `confirmation`, saving the file waits for it and its
-    /// error fails the job instead.
+    /// Runs the job to its end. Saving the file waits for every one of `checks` (the manifest
+    /// written, a description confirmed); the first error among them fails the job instead.
     async fn drive(
         self: Arc<Self>,
         mut want: u32,
         tools: Tools,
         mut rx: mpsc::UnboundedReceiver<Control>,
-        confirmation: Option<tokio::task::JoinHandle<Result<()>>>,
+        checks: Vec<tokio::task::JoinHandle<Result<()>>>,
     ) {
         let mut result = self.encode_all(&mut want, &tools, &mut rx).await;
-        if let (Ok(()), Some(check)) = (&result, confirmation) {
-            result =
-                check.await.unwrap_or_else(|e| Err(Error::new(ErrorCode::Internal, format!("checking panicked: {e}"))));
+        for check in checks {
+            if result.is_ok() {
+                result = check
+                    .await
+                    .unwrap_or_else(|e| Err(Error::new(ErrorCode::Internal, format!("checking panicked: {e}"))));
+            }
         }
         let result = match result {
             Ok(()) => {

@@ -128,3 +128,28 @@ fn a_source_deleted_mid_job_fails_clearly_when_it_must_be_read_again() {
     assert_eq!(job.state(), JobState::Failed);
     assert!(ffmpeg_children(std::process::id(), dir.path()).is_empty());
 }
+
+#[test]
+fn a_manifest_that_cannot_be_written_fails_the_job_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "a.mp4", 20.0, "320x180", &[]);
+    let cfg = config(dir.path(), 2);
+    let engine = Engine::new(cfg.clone()).unwrap();
+    // Learn the job's folder, then put a directory where its manifest goes.
+    let id = engine.start(request(&src, Codec::H264)).unwrap().job_id;
+    engine.cancel(&id).unwrap();
+    assert_eq!(run_to_end(&engine, &id).state, JobState::Cancelled);
+    let manifest = cfg.cache_dir.join(&id).join("job.json");
+    let _ = std::fs::remove_file(&manifest);
+    std::fs::create_dir_all(manifest.join("in the way")).unwrap();
+
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    assert_eq!(st.job_id, id, "the same job, started again");
+    let done = run_to_end(&engine, &id);
+    assert_eq!(done.state, JobState::Failed);
+    let error = done.error.unwrap();
+    assert_eq!(error.code, ErrorCode::Io, "{error:?}");
+    assert!(error.message.contains("job.json"), "{}", error.message);
+    let saved = std::fs::read_dir(cfg.output_dir.unwrap()).map(|rd| rd.count()).unwrap_or(0);
+    assert_eq!(saved, 0, "no final file without a manifest");
+}
