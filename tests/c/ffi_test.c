@@ -221,6 +221,17 @@ int main(int argc, char **argv) {
     st = jellyscale_start_stream(engine, json_buf, &out);
     expect_error(st, JELLYSCALE_STATUS_INVALID_ARGUMENT, out, "colour", "start_stream(unknown field)");
     out = NULL;
+    snprintf(json_buf, sizeof json_buf,
+             "{\"input\":\"%s\",\"media\":{\"duration\":20,\"width\":320,\"height\":180,\"fps\":0,"
+             "\"video_codec\":\"h264\",\"bit_depth\":8,\"video_index\":0,\"audio\":[]}}",
+             clip);
+    st = jellyscale_start_stream(engine, json_buf, &out);
+    expect_error(st, JELLYSCALE_STATUS_INVALID_ARGUMENT, out, "frame rate", "start_stream(implausible media description)");
+    out = NULL;
+    snprintf(json_buf, sizeof json_buf, "{\"input\":\"%s\",\"media\":{\"width\":320}}", clip);
+    st = jellyscale_start_stream(engine, json_buf, &out);
+    expect_error(st, JELLYSCALE_STATUS_INVALID_ARGUMENT, out, "duration", "start_stream(incomplete media description)");
+    out = NULL;
     snprintf(json_buf, sizeof json_buf, "{\"input\":\"%s/does-not-exist.mkv\"}", cache);
     st = jellyscale_start_stream(engine, json_buf, &out);
     expect_error(st, JELLYSCALE_STATUS_BAD_INPUT, out, "bad_input", "start_stream(missing input file)");
