@@ -335,14 +335,18 @@ impl EngineHandle {
         let key = probe_key(input);
         let media = probe::probe(self.ffprobe(), input).await?;
         if let Some(k) = key {
-            let mut cache = self.shared.probes.lock();
-            // Bounded: forget everything rather than grow without end.
-            if cache.len() >= PROBE_CACHE_SIZE {
-                cache.clear();
-            }
-            cache.insert(k, media.clone());
+            self.remember_probe(k, media.clone());
         }
         Ok(media)
+    }
+
+    fn remember_probe(&self, key: (PathBuf, u64, u128), media: probe::MediaInfo) {
+        let mut cache = self.shared.probes.lock();
+        // Bounded: forget everything rather than grow without end.
+        if cache.len() >= PROBE_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(key, media);
     }
 
     /// Checks with ffprobe the description a job was planned from; the job fails if the file
@@ -448,6 +452,7 @@ impl EngineHandle {
             segment_seconds: timeline.segment_seconds,
             final_path: None,
             final_offsets: Vec::new(),
+            media: self.cached_probe(&plan.input),
         };
         Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest, confirmation: None })
     }
@@ -539,6 +544,12 @@ impl EngineHandle {
             let dir = JobDir { path: entry.path(), container: Container::Ts };
             let Some(manifest) = dir.read_manifest() else { continue };
             let Some(req) = manifest.request.clone() else { continue };
+            if let (Some(media), Some(key)) = (&manifest.media, probe_key(&manifest.input)) {
+                // The same file as when the job was made: ffprobe's answer then still holds.
+                if key.1 == manifest.source_size && key.2 as i128 == manifest.source_mtime_ns {
+                    self.remember_probe(key, media.clone());
+                }
+            }
             let spec = match self.spec_for(&req).await {
                 Ok(spec) => spec,
                 Err(e) => {

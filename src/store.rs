@@ -46,6 +46,10 @@ pub struct Manifest {
     /// fMP4), so a finished job keeps serving the same playlist from that one file.
     #[serde(default)]
     pub final_offsets: Vec<u64>,
+    /// ffprobe's answer about the source at that size and mtime, so a restarted engine knows
+    /// the job again without probing (absent while only a caller's description was known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::probe::MediaInfo>,
 }
 
 /// A job's working folder.

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use jellyscale::{Codec, Engine, JobState};
+use jellyscale::{Codec, Config, Engine, JobState};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -126,4 +126,40 @@ fn with_resume_unfinished_a_new_engine_finishes_jobs_by_itself() {
     assert_ne!(job.state(), JobState::Paused);
     let done = engine.block_on(job.wait_terminal(Duration::from_secs(120)));
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+}
+
+#[test]
+fn a_restarted_engine_knows_its_unfinished_jobs_without_probing_their_sources_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 30.0, "320x180", &[]);
+    let cfg = config(dir.path(), 2);
+    {
+        // Slow enough that the job is still unfinished when this engine goes.
+        let engine = Engine::new(Config { cpu_preset: "slow".into(), ..cfg.clone() }).unwrap();
+        let st = engine.start(request(&src, Codec::H264)).unwrap();
+        let job = engine.job(&st.job_id).unwrap();
+        engine.block_on(job.wait_segment(2, Duration::from_secs(120))).unwrap();
+    }
+    // The next engine's ffprobe writes down every file it is asked about.
+    let calls = dir.path().join("ffprobe-calls");
+    let script = dir.path().join("logging-ffprobe");
+    let real = which::which("ffprobe").unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n", calls.display(), real.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let probed = || std::fs::read_to_string(&calls).unwrap_or_default();
+
+    let engine = Engine::new(Config { ffprobe_path: Some(script.clone()), ..cfg }).unwrap();
+    let listed = engine.list();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, JobState::Paused, "{:?}", listed[0]);
+    assert!(!probed().contains("movie.mp4"), "probed again although the manifest holds ffprobe's answer: {}", probed());
+
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    assert_eq!(st.job_id, listed[0].job_id);
+    assert_eq!(run_to_end(&engine, &st.job_id).state, JobState::Done);
+    assert!(!probed().contains("movie.mp4"), "{}", probed());
 }
