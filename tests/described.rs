@@ -7,24 +7,12 @@ mod common;
 use common::*;
 use jellyscale::probe::MediaInfo;
 use jellyscale::{Codec, Config, Engine, JobState, StreamRequest};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
 /// A config whose ffprobe answers about `movie` files only after 5 s, then leaves `marker`.
 fn slow_ffprobe_config(dir: &Path, marker: &Path) -> Config {
-    let script = dir.join("slow-ffprobe");
-    let real = which::which("ffprobe").expect("ffprobe is installed with ffmpeg");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncase \"$*\" in *movie*) sleep 5; touch '{}';; esac\nexec '{}' \"$@\"\n",
-            marker.display(),
-            real.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = wrapped_ffprobe(dir, &format!("case \"$*\" in *movie*) sleep 5; touch '{}';; esac", marker.display()));
     Config { ffprobe_path: Some(script), ..config(dir, 2) }
 }
 

@@ -142,17 +142,10 @@ fn a_restarted_engine_knows_its_unfinished_jobs_without_probing_their_sources_ag
     }
     // The next engine's ffprobe writes down every file it is asked about.
     let calls = dir.path().join("ffprobe-calls");
-    let script = dir.path().join("logging-ffprobe");
-    let real = which::which("ffprobe").unwrap();
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n", calls.display(), real.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = wrapped_ffprobe(dir.path(), &format!("echo \"$*\" >> '{}'", calls.display()));
     let probed = || std::fs::read_to_string(&calls).unwrap_or_default();
 
-    let engine = Engine::new(Config { ffprobe_path: Some(script.clone()), ..cfg }).unwrap();
+    let engine = Engine::new(Config { ffprobe_path: Some(script), ..cfg }).unwrap();
     let listed = engine.list();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].state, JobState::Paused, "{:?}", listed[0]);

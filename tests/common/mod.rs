@@ -93,6 +93,17 @@ pub fn config(dir: &Path, segment_seconds: u32) -> Config {
     }
 }
 
+/// A shell script in `dir` that runs `before`, then the real ffprobe with its arguments: a
+/// config's `ffprobe_path` that can be slowed down or watched.
+pub fn wrapped_ffprobe(dir: &Path, before: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("wrapped-ffprobe");
+    let real = which::which("ffprobe").expect("ffprobe is installed with ffmpeg");
+    std::fs::write(&script, format!("#!/bin/sh\n{before}\nexec '{}' \"$@\"\n", real.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
 /// Runs ffprobe and returns `stream=...`/`format=...` entries as JSON.
 pub fn ffprobe_json(target: &str, entries: &str) -> serde_json::Value {
     let out = Command::new("ffprobe")
