@@ -60,8 +60,8 @@ fn request(input: &Path) -> StreamRequest {
 }
 
 /// Plain ffmpeg running the exact argv Jellyscale would for a run from segment `from`: time to
-/// its first segment, and total.
-fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32) -> (f64, f64) {
+/// its first segment, and total (`whole`), or killed once the first segment exists.
+fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32, whole: bool) -> (f64, f64) {
     std::fs::create_dir_all(out).unwrap();
     let mut plan = engine.block_on(engine.plan(&request(input))).unwrap();
     plan.out_dir = out.to_path_buf();
@@ -76,6 +76,9 @@ fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32) -> (f64, f
     loop {
         if first_at.is_none() && first.exists() {
             first_at = Some(t.elapsed().as_secs_f64());
+            if !whole {
+                child.kill().unwrap();
+            }
         }
         if child.try_wait().unwrap().is_some() {
             break;
@@ -87,8 +90,9 @@ fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32) -> (f64, f
 
 /// Jellyscale: start to segment 0 served over HTTP (by `jellyscale serve`'s router), start to
 /// verified final file, and the finishing cost (assembly + verification: from `finalizing` to
-/// `done`). With `media` the request describes the source, as the plugin's do.
-fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>) -> (f64, f64, f64) {
+/// `done`). With `media` the request describes the source, as the plugin's do. Without
+/// `whole`, the engine (and its ffmpeg) stops once segment 0 is served.
+fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>, whole: bool) -> (f64, f64, f64) {
     let engine = Engine::new(config(dir)).unwrap();
     let listener = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -100,6 +104,9 @@ fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>) -> (f64, f64,
     let segment = client.get(format!("http://{addr}/0.ts")).send().unwrap().bytes().unwrap();
     let first = t.elapsed().as_secs_f64();
     assert!(!segment.is_empty());
+    if !whole {
+        return (first, f64::NAN, f64::NAN);
+    }
     let job = engine.job(&st.job_id).unwrap();
     let finishing = engine.block_on(async {
         let mut rx = job.subscribe();
@@ -239,26 +246,26 @@ fn main() {
         // comes first or right after a heavy step (caches, CPU boost, a neighbour's load)
         // favours neither side of a ratio. The 60 s jobs: the fixed costs (the ffprobe before,
         // the finishing after) weigh less there.
-        let mut steps: Vec<u8> = (0..8).collect();
-        steps.rotate_left(i % 8);
+        let mut steps: Vec<u8> = (0..11).collect();
+        steps.rotate_left(i % 11);
         for step in steps {
             let at = |name: &str| tmp.path().join(format!("{name}{i}"));
             match step {
-                0 => pt60.push(plain_ffmpeg(&probe_engine, &clip60, &at("plainlong"), 0).1),
-                1 => jt60.push(jellyscale(&at("jslong"), &clip60, None).1),
+                0 => pt60.push(plain_ffmpeg(&probe_engine, &clip60, &at("plainlong"), 0, true).1),
+                1 => jt60.push(jellyscale(&at("jslong"), &clip60, None, true).1),
                 2 => {
-                    let (f, t) = plain_ffmpeg(&probe_engine, &clip20, &at("plain"), 0);
+                    let (f, t) = plain_ffmpeg(&probe_engine, &clip20, &at("plain"), 0, true);
                     pf.push(f);
                     pt.push(t);
                 }
                 3 => {
-                    let (f, t, finishing) = jellyscale(&at("js"), &clip20, None);
+                    let (f, t, finishing) = jellyscale(&at("js"), &clip20, None, true);
                     jf.push(f);
                     jt.push(t);
                     fin.push(finishing);
                 }
                 4 => {
-                    let (f, t, _) = jellyscale(&at("jsd"), &clip20, Some(&described));
+                    let (f, t, _) = jellyscale(&at("jsd"), &clip20, Some(&described), true);
                     df.push(f);
                     dt.push(t);
                 }
@@ -268,7 +275,15 @@ fn main() {
                     tee.push(one);
                 }
                 6 => sk.push(seek(&at("seek"), &clip60)),
-                _ => pf60.push(plain_ffmpeg(&probe_engine, &clip60, &at("plain60_"), 10).0),
+                7 => pf60.push(plain_ffmpeg(&probe_engine, &clip60, &at("plain60_"), 10, true).0),
+                // More first segments, each stopped there: the rows with the smallest figures
+                // get the most samples.
+                8 => (0..3).for_each(|r| {
+                    pf.push(plain_ffmpeg(&probe_engine, &clip20, &at(&format!("pfirst{r}_")), 0, false).0)
+                }),
+                9 => (0..3).for_each(|r| jf.push(jellyscale(&at(&format!("jfirst{r}_")), &clip20, None, false).0)),
+                _ => (0..3)
+                    .for_each(|r| df.push(jellyscale(&at(&format!("dfirst{r}_")), &clip20, Some(&described), false).0)),
             }
         }
     }
@@ -283,6 +298,7 @@ fn main() {
     println!(
         "(times: medians; ratio: the median of each run's ratio, as plain ffmpeg and Jellyscale ran side by side in it)"
     );
+    println!("(first-segment rows: 4 samples a run, 3 of them stopped once segment 0 is there)");
     println!(
         "(seek row: from the request to segment 10 ready, beside plain ffmpeg started at 40 s to its first segment)"
     );
