@@ -32,6 +32,8 @@ pub struct BackendCheck {
 struct Shared {
     config: Config,
     tools: Tools,
+    /// The engine probes sources; jobs never run ffprobe.
+    ffprobe: PathBuf,
     backend: Backend,
     salt: [u8; 16],
     jobs: Mutex<HashMap<String, Arc<Job>>>,
@@ -210,7 +212,8 @@ impl Engine {
         };
         let slots = Arc::new(Semaphore::new(slots));
         let shared = Arc::new(Shared {
-            tools: Tools { ffmpeg, ffprobe, slots, viewer_idle: Duration::from_secs(config.viewer_idle_seconds) },
+            tools: Tools { ffmpeg, slots, viewer_idle: Duration::from_secs(config.viewer_idle_seconds) },
+            ffprobe,
             backend,
             salt,
             config,
@@ -307,7 +310,7 @@ impl EngineHandle {
 
     /// The ffprobe binary.
     pub fn ffprobe(&self) -> &Path {
-        &self.shared.tools.ffprobe
+        &self.shared.ffprobe
     }
 
     /// Looks a job up by id.
@@ -318,6 +321,16 @@ impl EngineHandle {
         self.shared.jobs.lock().get(id).cloned().ok_or_else(|| Error::not_found(format!("no job {id}")))
     }
 
+    /// A job id: 32 hex digits of a salted SHA-256 over `parts`.
+    fn job_id(&self, parts: &[&[u8]]) -> String {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(self.shared.salt);
+        for p in parts {
+            hasher.update(p);
+        }
+        hex::encode(&hasher.finalize()[..16])
+    }
+
     /// ffprobe's result for a source if it is cached for its current (size, mtime).
     fn cached_probe(&self, input: &Path) -> Option<probe::MediaInfo> {
         self.shared.probes.lock().get(&probe_key(input)?).cloned()
@@ -326,13 +339,13 @@ impl EngineHandle {
     /// Probes a source once per (path, size, mtime): a second viewer joins without an ffprobe.
     /// Until ffprobe's result is cached, a caller's description stands in for it.
     async fn probe_cached(&self, input: &Path, described: Option<&probe::MediaInfo>) -> Result<probe::MediaInfo> {
-        if let Some(hit) = self.cached_probe(input) {
+        let key = probe_key(input);
+        if let Some(hit) = key.as_ref().and_then(|k| self.shared.probes.lock().get(k).cloned()) {
             return Ok(hit);
         }
         if let Some(media) = described {
             return Ok(media.clone());
         }
-        let key = probe_key(input);
         let media = probe::probe(self.ffprobe(), input).await?;
         if let Some(k) = key {
             self.remember_probe(k, media.clone());
@@ -424,14 +437,13 @@ impl EngineHandle {
             timeline.first_seconds,
             plan.shader
         );
-        let mut hasher = sha2::Sha256::new();
-        hasher.update(self.shared.salt);
-        hasher.update(plan.input.as_os_str().as_encoded_bytes());
-        hasher.update([0]);
-        hasher.update(meta.len().to_le_bytes());
-        hasher.update(mtime_ns.to_le_bytes());
-        hasher.update(profile.as_bytes());
-        let id = hex::encode(&hasher.finalize()[..16]);
+        let id = self.job_id(&[
+            plan.input.as_os_str().as_encoded_bytes(),
+            &[0],
+            &meta.len().to_le_bytes(),
+            &mtime_ns.to_le_bytes(),
+            profile.as_bytes(),
+        ]);
         let container = Container::for_codec(plan.profile.codec);
         let dir = JobDir { path: self.shared.config.cache_dir.join(&id), container };
         plan.out_dir = dir.path.clone();
@@ -480,9 +492,10 @@ impl EngineHandle {
         }
         std::fs::create_dir_all(&spec.dir.path)
             .map_err(|e| Error::io("cannot create job folder", &spec.dir.path, e))?;
-        // Planned from the caller's description: ffprobe checks it while the job runs.
+        // Planned from the caller's description (ffprobe's answer was not at hand): ffprobe
+        // checks it while the job runs.
         let mut planned_from = None;
-        if let Some(described) = req.media.filter(|_| self.cached_probe(&spec.plan.input).is_none()) {
+        if let Some(described) = req.media.filter(|_| spec.manifest.media.is_none()) {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let (this, input) = (self.clone(), spec.plan.input.clone());
             spec.confirmation = Some(tokio::spawn(async move { this.check_description(input, described, rx).await }));
@@ -504,14 +517,10 @@ impl EngineHandle {
             .into_iter()
             .filter_map(|(role, plan)| {
                 let plan = plan?;
-                let mut hasher = sha2::Sha256::new();
-                hasher.update(self.shared.salt);
-                hasher.update(role.name().as_bytes());
-                hasher.update([0]);
-                hasher.update(spec.id.as_bytes());
+                let id = self.job_id(&[role.name().as_bytes(), &[0], spec.id.as_bytes()]);
                 let dir = JobDir { path: spec.dir.path.join(role.name()), container: spec.dir.container };
                 let rung = JobSpec {
-                    id: hex::encode(&hasher.finalize()[..16]),
+                    id,
                     role,
                     plan: EncodePlan { out_dir: dir.path.clone(), ..plan },
                     dir,

@@ -326,7 +326,6 @@ impl Drop for Waiting<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct Tools {
     pub ffmpeg: PathBuf,
-    pub ffprobe: PathBuf,
     /// Encoder slots of upscaled jobs (rungs are cheap and serve stalled viewers: they take
     /// none).
     pub slots: Arc<Semaphore>,
