@@ -56,6 +56,7 @@ fn request(input: &Path) -> StreamRequest {
         audio_stream: None,
         start_segment: None,
         media: None,
+        copy_fallback: false,
     }
 }
 

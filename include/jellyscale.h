@@ -163,11 +163,13 @@ void jellyscale_engine_free(struct JellyscaleEngine *engine);
 
 /*
  Starts the upscale job for a request JSON (`{"input": "/path", "codec": "h264"|"hevc",
- "scale", "max_height", "audio_stream", "start_segment", "media"}`), or joins the running or
- finished job for the same source and profile. Probes the source (unless `media` describes it
- in `jellyscale probe`'s shape: then ffprobe checks that description while the job runs, and
- a job the file contradicts fails) but never waits for the encode; the job's status JSON comes
- back at once.
+ "scale", "max_height", "audio_stream", "start_segment", "media", "copy_fallback"}`), or joins
+ the running or finished job for the same source and profile. Probes the source (unless
+ `media` describes it in `jellyscale probe`'s shape: then ffprobe checks that description while
+ the job runs, and a job the file contradicts fails) but never waits for the encode; the job's
+ status JSON comes back at once. With `"copy_fallback": true` (the player decodes the source's
+ H.264 itself) the fallback variant is a copy of the source when its keyframes allow, and the
+ start first reads the whole file once (ffprobe, no decoding) to find them.
 
  Ownership: `engine` and `request_json` are borrowed for the call. `*out_json` receives the
  job status JSON on success, the error JSON otherwise; either is owned by the caller: free it

@@ -182,6 +182,13 @@ pub struct StreamRequest {
     /// the file contradicts fails, saying where they differ; the next request plans from ffprobe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaInfo>,
+    /// The player decodes the source's video as it is (the plugin knows from the client's
+    /// device profile): the fallback variant may then be a copy of it, nothing encoded, with
+    /// every variant's segments cut at the source's keyframes. Costs one ffprobe pass reading
+    /// the whole file before the first segment (once per file). Only for H.264 output from an
+    /// 8-bit H.264 source whose keyframes make segments of at most three segment lengths.
+    #[serde(default)]
+    pub copy_fallback: bool,
 }
 
 impl StreamRequest {

@@ -5,7 +5,8 @@
 use crate::config::{Backend, Config, StreamRequest};
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::{Job, JobSpec, JobState, JobStatus, Role, SegmentInfo, Tools};
-use crate::plan::{self, Container, EncodePlan, Profile};
+use crate::keyframes::{self, Keyframes};
+use crate::plan::{self, Container, EncodePlan, Profile, SourceCopy};
 use crate::playlist::{self, Timeline};
 use crate::probe;
 use crate::store::{JobDir, Manifest};
@@ -37,7 +38,9 @@ struct Shared {
     backend: Backend,
     salt: [u8; 16],
     jobs: Mutex<HashMap<String, Arc<Job>>>,
-    probes: Mutex<HashMap<(PathBuf, u64, u128), probe::MediaInfo>>,
+    probes: SourceCache<probe::MediaInfo>,
+    /// Keyframe indexes of sources whose fallback may be a stream copy.
+    keyframes: SourceCache<Arc<Keyframes>>,
     shutting_down: AtomicBool,
     /// Held for the engine's life: one engine per cache folder.
     _lock: std::fs::File,
@@ -157,6 +160,10 @@ async fn hold_for_viewers(shared: Weak<Shared>) {
 /// Probe results kept for joining viewers.
 const PROBE_CACHE_SIZE: usize = 1024;
 
+/// What MPEG-TS adds to a stream's bytes: 4 header bytes in every 188, PES headers and clock
+/// references, with room to spare.
+const TS_OVERHEAD: f64 = 1.05;
+
 /// Encoder sessions a consumer NVIDIA GPU allows at once.
 const NVENC_SESSIONS: usize = 8;
 
@@ -218,7 +225,8 @@ impl Engine {
             salt,
             config,
             jobs: Mutex::new(HashMap::new()),
-            probes: Mutex::new(HashMap::new()),
+            probes: SourceCache::default(),
+            keyframes: SourceCache::default(),
             shutting_down: AtomicBool::new(false),
             _lock: lock,
         });
@@ -279,6 +287,30 @@ fn probe_key(input: &Path) -> Option<(PathBuf, u64, u128)> {
     Some((input.to_path_buf(), m.len(), mtime))
 }
 
+/// What the engine learnt about sources, per (path, size, mtime): a changed file is a new key.
+struct SourceCache<T>(Mutex<HashMap<(PathBuf, u64, u128), T>>);
+
+impl<T> Default for SourceCache<T> {
+    fn default() -> Self {
+        SourceCache(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T: Clone> SourceCache<T> {
+    fn get(&self, key: &(PathBuf, u64, u128)) -> Option<T> {
+        self.0.lock().get(key).cloned()
+    }
+
+    fn put(&self, key: (PathBuf, u64, u128), value: T) {
+        let mut cache = self.0.lock();
+        // Bounded: forget everything rather than grow without end.
+        if cache.len() >= PROBE_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(key, value);
+    }
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
         self.stop();
@@ -333,14 +365,14 @@ impl EngineHandle {
 
     /// ffprobe's result for a source if it is cached for its current (size, mtime).
     fn cached_probe(&self, input: &Path) -> Option<probe::MediaInfo> {
-        self.shared.probes.lock().get(&probe_key(input)?).cloned()
+        self.shared.probes.get(&probe_key(input)?)
     }
 
     /// Probes a source once per (path, size, mtime): a second viewer joins without an ffprobe.
     /// Until ffprobe's result is cached, a caller's description stands in for it.
     async fn probe_cached(&self, input: &Path, described: Option<&probe::MediaInfo>) -> Result<probe::MediaInfo> {
         let key = probe_key(input);
-        if let Some(hit) = key.as_ref().and_then(|k| self.shared.probes.lock().get(k).cloned()) {
+        if let Some(hit) = key.as_ref().and_then(|k| self.shared.probes.get(k)) {
             return Ok(hit);
         }
         if let Some(media) = described {
@@ -354,12 +386,61 @@ impl EngineHandle {
     }
 
     fn remember_probe(&self, key: (PathBuf, u64, u128), media: probe::MediaInfo) {
-        let mut cache = self.shared.probes.lock();
-        // Bounded: forget everything rather than grow without end.
-        if cache.len() >= PROBE_CACHE_SIZE {
-            cache.clear();
+        self.shared.probes.put(key, media);
+    }
+
+    /// The keyframe index of a source's video stream, read once per (path, size, mtime).
+    async fn keyframes_cached(&self, input: &Path, video_index: u32) -> Result<Arc<Keyframes>> {
+        let key = probe_key(input);
+        if let Some(hit) = key.as_ref().and_then(|k| self.shared.keyframes.get(k)) {
+            return Ok(hit);
         }
-        cache.insert(key, media);
+        let index = Arc::new(keyframes::scan(self.ffprobe(), input, video_index).await?);
+        if let Some(k) = key {
+            self.shared.keyframes.put(k, index.clone());
+        }
+        Ok(index)
+    }
+
+    /// The timeline cut at the source's keyframes and the source's video to copy, when the
+    /// request allows a copy as the fallback and the source suits one; the fixed timeline
+    /// (and an encoded fallback) otherwise, with the reason logged.
+    async fn copy_timeline(
+        &self,
+        req: &StreamRequest,
+        input: &Path,
+        media: &probe::MediaInfo,
+        fixed: Timeline,
+    ) -> (Timeline, Option<SourceCopy>) {
+        if !req.copy_fallback || req.codec != crate::Codec::H264 {
+            return (fixed, None);
+        }
+        let chosen = async {
+            if media.video_codec != "h264" {
+                return Err(format!("the source's video is {}, not H.264", media.video_codec));
+            }
+            let index = self.keyframes_cached(input, media.video_index).await.map_err(|e| e.message)?;
+            let codecs = index.playable_avc().ok_or("the source's H.264 profile is not 8-bit 4:2:0")?;
+            let cut = fixed.cut_at(&index.times)?;
+            let mut sizes = vec![0u32; cut.count() as usize];
+            for (&t, &bytes) in index.times.iter().zip(&index.gop_bytes) {
+                let k = cut.segment_at(t) as usize;
+                sizes[k] = sizes[k].saturating_add(bytes.min(u32::MAX as u64) as u32);
+            }
+            // MPEG-TS packets and PES headers add a few percent to the bare video.
+            let peak_bitrate = (playlist::peak_bitrate(&cut, &sizes).unwrap_or(0) as f64 * TS_OVERHEAD) as u64;
+            Ok((cut, SourceCopy { codecs, peak_bitrate }))
+        };
+        match chosen.await {
+            Ok((cut, copy)) => {
+                tracing::info!(source = %input.display(), segments = cut.count(), "segments follow the source's keyframes: the fallback is a stream copy");
+                (cut, Some(copy))
+            }
+            Err(why) => {
+                tracing::info!(source = %input.display(), "the fallback is encoded: {why}");
+                (fixed, None)
+            }
+        }
     }
 
     /// Checks with ffprobe the description a job was planned from; the job fails if the file
@@ -395,12 +476,14 @@ impl EngineHandle {
         )?;
         let audio = plan::choose_audio(&media, req.audio_stream)?;
         let bit_depth = if req.codec == crate::Codec::Hevc && media.bit_depth >= 10 { 10 } else { 8 };
-        let timeline = Timeline {
+        let fixed = Timeline {
             duration: media.duration,
             segment_seconds: c.segment_seconds,
             first_seconds: c.first_segment_seconds.min(c.segment_seconds),
             fps: media.fps,
+            cuts: None,
         };
+        let (timeline, source_copy) = self.copy_timeline(req, &input, &media, fixed).await;
         let plan = EncodePlan {
             input,
             media,
@@ -414,6 +497,8 @@ impl EngineHandle {
             shader: c.shader_path.clone(),
             speed_step: 0,
             bitrate_cap: None,
+            source_copy,
+            stream_copy: false,
         };
         Ok(plan)
     }
@@ -421,11 +506,11 @@ impl EngineHandle {
     /// Probes and plans a request and derives its job identity and places on disk (no job yet).
     async fn spec_for(&self, req: &StreamRequest) -> Result<JobSpec> {
         let mut plan = self.plan(req).await?;
-        let timeline = plan.timeline;
+        let timeline = plan.timeline.clone();
         let meta = std::fs::metadata(&plan.input).map_err(|e| Error::bad_input(format!("input not readable: {e}")))?;
         let mtime_ns =
             meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
-        let profile = format!(
+        let mut profile = format!(
             "{} {}x{} {}bit audio={:?} {:?} seg={}/{} shader={:?}",
             plan.profile.codec.name(),
             plan.profile.width,
@@ -437,6 +522,10 @@ impl EngineHandle {
             timeline.first_seconds,
             plan.shader
         );
+        if timeline.cuts.is_some() {
+            // Other segments than the fixed timeline's: another job.
+            profile.push_str(" cut=keyframes");
+        }
         let id = self.job_id(&[
             plan.input.as_os_str().as_encoded_bytes(),
             &[0],
@@ -465,6 +554,10 @@ impl EngineHandle {
             final_path: None,
             final_offsets: Vec::new(),
             media: self.cached_probe(&plan.input),
+            keyframes: probe_key(&plan.input)
+                .filter(|_| timeline.cuts.is_some())
+                .and_then(|k| self.shared.keyframes.get(&k))
+                .map(|k| (*k).clone()),
         };
         Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest, confirmation: None })
     }
@@ -556,7 +649,10 @@ impl EngineHandle {
             if let (Some(media), Some(key)) = (&manifest.media, probe_key(&manifest.input)) {
                 // The same file as when the job was made: ffprobe's answer then still holds.
                 if key.1 == manifest.source_size && key.2 as i128 == manifest.source_mtime_ns {
-                    self.remember_probe(key, media.clone());
+                    self.remember_probe(key.clone(), media.clone());
+                    if let Some(index) = &manifest.keyframes {
+                        self.shared.keyframes.put(key, Arc::new(index.clone()));
+                    }
                 }
             }
             let spec = match self.spec_for(&req).await {

@@ -408,7 +408,7 @@ impl Job {
         rungs: Vec<Arc<Job>>,
     ) -> Arc<Job> {
         let JobSpec { id, role, plan, dir, final_path, manifest, confirmation } = spec;
-        let timeline = plan.timeline;
+        let timeline = plan.timeline.clone();
         dir.remove_partials();
         let mut segments = SegmentSet::new(timeline.count());
         let mut sizes = vec![0u32; timeline.count() as usize];
@@ -1184,6 +1184,8 @@ impl Job {
     /// every segment it completed is counted.
     async fn end_run(&self, child: &mut process::Child) {
         child.kill().await;
+        // Only one ffmpeg writes a job's folder: what it left half-written is garbage now.
+        self.dir.remove_partials();
         self.mark_existing();
     }
 
@@ -1312,6 +1314,13 @@ impl Job {
                     }
                 }
                 exit = child.wait() => {
+                    if self.plan.stream_copy {
+                        // The copy's last segment is whole only if ffmpeg ended well.
+                        match exit {
+                            Exit::Success => self.dir.complete_copied(None),
+                            _ => self.dir.remove_partials(),
+                        }
+                    }
                     return Ok(RunEnd::Exited(exit));
                 }
                 msg = rx.recv() => match msg {
@@ -1362,6 +1371,12 @@ impl Job {
 
     fn on_file_event(&self, path: &Path) {
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+        if self.plan.stream_copy {
+            if let Some(k) = name.strip_suffix(".tmp").and_then(|n| self.dir.parse_segment_name(n)) {
+                self.dir.complete_copied(Some(k));
+                return;
+            }
+        }
         if let Some(k) = self.dir.parse_segment_name(&name) {
             if let Some(meta) = std::fs::metadata(path).ok().filter(|m| m.is_file()) {
                 let has_init = self.adopt_init() || self.dir.container == Container::Ts;

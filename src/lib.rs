@@ -10,6 +10,7 @@ pub mod error;
 pub mod ffi;
 pub mod inspect;
 pub mod job;
+pub mod keyframes;
 pub mod plan;
 pub mod playlist;
 pub mod probe;

@@ -111,7 +111,27 @@ pub struct EncodePlan {
     /// A video bitrate cap (bits/s, VBV with a one-second buffer) for the cheaper rungs, so the
     /// master playlist's BANDWIDTH bounds their segments; the saved upscale has none.
     pub bitrate_cap: Option<u64>,
+    /// The source's video, when the fallback rung stream-copies it (the timeline then follows
+    /// the source's keyframes).
+    pub source_copy: Option<SourceCopy>,
+    /// This plan copies the source's video instead of encoding it (the fallback rung of a
+    /// plan with `source_copy`).
+    pub stream_copy: bool,
 }
+
+/// A source video that a rung can copy as it is: every player decodes it, and the timeline's
+/// segments start at its keyframes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceCopy {
+    /// Its RFC 6381 codec (`avc1.PPCCLL`).
+    pub codecs: String,
+    /// Its peak video bit rate over the timeline's segments, as HLS defines `BANDWIDTH`.
+    pub peak_bitrate: u64,
+}
+
+/// How far (seconds) an option is nudged off a keyframe cut to keep or skip the frame on it:
+/// half a millisecond, less than any frame lasts.
+const CUT_NUDGE: f64 = 0.0005;
 
 /// The HEVC level (general_level_idc, 30 x level) an encoder picks for a picture size and frame
 /// rate: the lowest whose luma picture size, luma sample rate and dimension limits (H.265
@@ -222,27 +242,36 @@ impl EncodePlan {
     }
 
     /// The cheap variant viewers fall back to when the upscale cannot keep up: the same
-    /// timeline and segment boundaries at the source's size, with the fastest preset and no
-    /// shader, always on the CPU: it must work whatever the GPU does, and must not take one of
-    /// the GPU's few encoder sessions (NVENC allows 8 at once).
+    /// timeline and segment boundaries at the source's size. A copy of the source's video when
+    /// it has one (nothing is encoded); otherwise the fastest preset and no shader, always on the
+    /// CPU: it must work whatever the GPU does, and must not take one of the GPU's few encoder
+    /// sessions (NVENC allows 8 at once).
     pub fn fallback(&self) -> EncodePlan {
         let profile =
             Profile { width: (self.media.width & !1).max(2), height: (self.media.height & !1).max(2), ..self.profile };
-        EncodePlan { profile, shader: None, backend: Backend::Cpu, ..self.clone() }.into_rung()
+        let plan = EncodePlan { profile, shader: None, backend: Backend::Cpu, ..self.clone() };
+        if self.source_copy.is_some() {
+            let profile = Profile { width: self.media.width, height: self.media.height, bit_depth: 8, ..profile };
+            return EncodePlan { profile, stream_copy: true, ..plan };
+        }
+        plan.into_rung()
     }
 
     /// The ffmpeg arguments (without the program) for a run that starts at segment `first` and
     /// stops before segment `end` (or at the end of the source).
     pub fn encode_args(&self, first: u32, end: Option<u32>) -> Vec<OsString> {
         let t = &self.timeline;
-        let s = t.segment_seconds;
         let mut a: Vec<OsString> = Vec::new();
         push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
-        a.extend(self.hw_input_args());
+        if !self.stream_copy {
+            a.extend(self.hw_input_args());
+        }
         if first > 0 {
             // Input seek to an exact segment boundary: with -copyts the new run's timestamps
-            // continue the timeline, so its segments line up with those of earlier runs.
-            push(&mut a, &["-ss", &t.start_secs(first).to_string()]);
+            // continue the timeline, so its segments line up with those of earlier runs. A copy
+            // starts at the keyframe at or before the seek point: the one on the cut.
+            let nudge = if self.stream_copy { CUT_NUDGE } else { -CUT_NUDGE };
+            push(&mut a, &["-ss", &t.start_arg(first, nudge)]);
         }
         push(&mut a, &["-copyts", "-start_at_zero", "-i"]);
         a.push(input_url(&self.input));
@@ -251,22 +280,35 @@ impl EncodePlan {
             push(&mut a, &["-map", &format!("0:{}", audio.index)]);
         }
         push(&mut a, &["-map_metadata", "-1", "-map_chapters", "-1"]);
-        a.extend(self.video_args());
-        // `t` counts from the run's first frame. A run from 0 with a short first segment puts
-        // its second keyframe at the first segment's end: 0, F, F+S, F+2S, ...
-        let shift = if first == 0 { s - t.first_seconds.clamp(1, s) } else { 0 };
-        let keyframes =
-            if shift > 0 { format!("expr:gte(t,n_forced*{s}-{shift})") } else { format!("expr:gte(t,n_forced*{s})") };
-        push(&mut a, &["-force_key_frames", &keyframes]);
+        let end_k = end.unwrap_or(t.count());
+        if self.stream_copy {
+            push(&mut a, &["-c:v", "copy"]);
+        } else {
+            a.extend(self.video_args());
+            let forced = self.forced_keyframes(first, end_k);
+            // ffmpeg refuses an empty list (a one-segment run: its first frame is a keyframe).
+            if !forced.is_empty() {
+                push(&mut a, &["-force_key_frames", &forced]);
+            }
+        }
         a.extend(self.audio_args(first));
         push(&mut a, &["-avoid_negative_ts", "disabled"]);
         if let Some(end) = end {
-            push(&mut a, &["-to", &t.start_secs(end).to_string()]);
+            push(&mut a, &["-to", &t.start_arg(end, -CUT_NUDGE)]);
         }
         push(&mut a, &["-progress", "pipe:1", "-nostats"]);
+        if self.stream_copy {
+            a.extend(self.copy_muxer_args(first, end_k));
+            return a;
+        }
         // Keyframes exist only at segment boundaries (the GOP is longer than a segment), so a
-        // short hls_time cuts at each of them, the short first one included.
-        let hls_time = if first == 0 { t.first_seconds.clamp(1, s) } else { s };
+        // short hls_time cuts at each of them, the short first one included (segments cut at
+        // keyframes are at least a second long).
+        let hls_time = match (first, &t.cuts) {
+            (_, Some(_)) => 1,
+            (0, None) => t.first_seconds.clamp(1, t.segment_seconds),
+            (_, None) => t.segment_seconds,
+        };
         push(&mut a, &["-f", "hls", "-hls_time", &hls_time.to_string()]);
         push(&mut a, &["-hls_playlist_type", "event", "-hls_flags", "temp_file+independent_segments"]);
         push(&mut a, &["-start_number", &first.to_string()]);
@@ -297,6 +339,43 @@ impl EncodePlan {
         a.push("-hls_segment_filename".into());
         a.push(self.out_dir.join(format!("seg_%05d.{}", self.container().segment_ext())).into());
         a.push(self.out_dir.join(format!("run_{first}.m3u8")).into());
+        a
+    }
+
+    /// `-force_key_frames` for a run over segments `first..end`: the cuts themselves, or every
+    /// fixed boundary. `t` in the expression counts from the run's first frame: a run from 0
+    /// with a short first segment puts its second keyframe at the first segment's end: 0, F,
+    /// F+S, F+2S, ...
+    fn forced_keyframes(&self, first: u32, end: u32) -> String {
+        let t = &self.timeline;
+        if t.cuts.is_some() {
+            return (first + 1..end).map(|k| t.start_arg(k, 0.0)).collect::<Vec<_>>().join(",");
+        }
+        let s = t.segment_seconds;
+        let shift = if first == 0 { s - t.first_seconds.clamp(1, s) } else { 0 };
+        if shift > 0 {
+            format!("expr:gte(t,n_forced*{s}-{shift})")
+        } else {
+            format!("expr:gte(t,n_forced*{s})")
+        }
+    }
+
+    /// The muxer of a copy: the segment muxer cuts at the first keyframe on or after each cut
+    /// (the hls muxer would cut at every keyframe past its interval). It writes each segment
+    /// under a `.tmp` name in place; the job renames one once the next is begun.
+    fn copy_muxer_args(&self, first: u32, end: u32) -> Vec<OsString> {
+        let t = &self.timeline;
+        let mut times: Vec<String> = (first + 1..end).map(|k| t.start_arg(k, 0.0)).collect();
+        if times.is_empty() {
+            // Without a list the muxer would cut every 2 s.
+            times.push(format!("{:.6}", t.duration + 1.0));
+        }
+        let mut a = Vec::new();
+        push(&mut a, &["-f", "segment", "-segment_format", "mpegts"]);
+        push(&mut a, &["-segment_format_options", "mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled"]);
+        push(&mut a, &["-segment_times", &times.join(","), "-segment_time_delta", &CUT_NUDGE.to_string()]);
+        push(&mut a, &["-segment_start_number", &first.to_string()]);
+        a.push(self.out_dir.join("seg_%05d.ts.tmp").into());
         a
     }
 
@@ -356,8 +435,13 @@ impl EncodePlan {
     fn video_args(&self) -> Vec<OsString> {
         let codec = self.profile.codec;
         let ten = self.ten_bit();
-        // Twice a segment: encoders never add a keyframe of their own between two forced ones.
-        let gop = ((2.0 * self.timeline.segment_seconds as f64 * self.media.fps).round() as u32).max(2).to_string();
+        // Twice the longest segment: encoders never add a keyframe of their own between two
+        // forced ones.
+        let longest = match self.timeline.cuts {
+            Some(_) => self.timeline.target_duration(),
+            None => self.timeline.segment_seconds,
+        };
+        let gop = ((2.0 * longest as f64 * self.media.fps).round() as u32).max(2).to_string();
         let h264 = codec == Codec::H264;
         let mut a = Vec::new();
         push(&mut a, &["-vf", &self.video_filter()]);
@@ -445,14 +529,17 @@ impl EncodePlan {
     /// RFC 6381 codec string for `EXT-X-STREAM-INF:CODECS`.
     pub fn codecs(&self) -> String {
         let Profile { codec, height, .. } = self.profile;
-        let video = match codec {
+        let video = match (codec, &self.source_copy) {
+            (_, Some(copy)) if self.stream_copy => copy.codecs.clone(),
             // x264's ultrafast gives up CABAC and 8x8 transforms: the stream is then
             // Constrained Baseline (profile 66, constraint flags 0 and 1), whatever -profile says.
-            Codec::H264 if matches!(self.backend, Backend::Cpu | Backend::Auto) && self.preset() == "ultrafast" => {
+            (Codec::H264, _)
+                if matches!(self.backend, Backend::Cpu | Backend::Auto) && self.preset() == "ultrafast" =>
+            {
                 format!("avc1.42c0{}", h264_level(height).1)
             }
-            Codec::H264 => format!("avc1.6400{}", h264_level(height).1),
-            Codec::Hevc => {
+            (Codec::H264, _) => format!("avc1.6400{}", h264_level(height).1),
+            (Codec::Hevc, _) => {
                 let profile = if self.ten_bit() { "2.4" } else { "1.6" };
                 let level = hevc_level(self.profile.width, height, self.media.fps);
                 format!("hvc1.{profile}.L{level}.90")
@@ -475,9 +562,10 @@ impl EncodePlan {
     /// more); the uncapped upscale gets the typical rate, scaled for presets that compress
     /// less. Audio: what a copy of the source's AAC or our re-encode may take.
     pub fn bandwidth(&self) -> u64 {
-        let video = match self.bitrate_cap {
-            Some(cap) => 2 * cap,
-            None => {
+        let video = match (self.bitrate_cap, &self.source_copy) {
+            (_, Some(copy)) if self.stream_copy => copy.peak_bitrate,
+            (Some(cap), _) => 2 * cap,
+            (None, _) => {
                 let factor = match self.preset() {
                     "ultrafast" => 2.5,
                     "superfast" => 1.6,
@@ -618,13 +706,15 @@ mod tests {
             media,
             profile: Profile { codec, width, height, bit_depth: out_bits },
             backend,
-            timeline: Timeline { duration: 20.0, segment_seconds: 4, first_seconds: 4, fps: 24.0 },
+            timeline: Timeline { duration: 20.0, segment_seconds: 4, first_seconds: 4, fps: 24.0, cuts: None },
             out_dir: "/cache/job".into(),
             cpu_preset: "veryfast".into(),
             vaapi_device: "/dev/dri/renderD128".into(),
             shader: None,
             speed_step: 0,
             bitrate_cap: None,
+            source_copy: None,
+            stream_copy: false,
         }
     }
 
@@ -662,12 +752,50 @@ mod tests {
         assert_eq!(f.codecs(), "avc1.42c028,mp4a.40.2", "ultrafast is Constrained Baseline");
     }
 
+    /// A plan whose timeline is cut at keyframes 0, 1.5, 5, 8.5, 12.5 and 16.25, with a source
+    /// to copy.
+    fn cut_plan(backend: Backend) -> EncodePlan {
+        let mut p = plan(backend, Codec::H264, 8);
+        p.timeline = Timeline { first_seconds: 1, segment_seconds: 2, ..p.timeline }
+            .cut_at(&[0.0, 1.5, 5.0, 8.5, 12.5, 16.25])
+            .unwrap();
+        p.source_copy = Some(SourceCopy { codecs: "avc1.64000d".into(), peak_bitrate: 300_000 });
+        p
+    }
+
+    #[test]
+    fn a_timeline_cut_at_keyframes_forces_them_and_its_fallback_copies_the_source() {
+        let p = cut_plan(Backend::Nvenc);
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, Some(4)));
+        // Keep the frame on the cut, stop before the next run's first frame.
+        assert!(line.contains("-ss 4.999500 -copyts"), "{line}");
+        assert!(line.contains("-force_key_frames 8.500000 "), "{line}");
+        assert!(line.contains("-to 12.499500 "), "{line}");
+        assert!(
+            line.contains("-g 192 ") && line.contains("-hls_time 1 "),
+            "GOP over twice the longest segment: {line}"
+        );
+        let whole = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+        assert!(whole.contains("-force_key_frames 1.500000,5.000000,8.500000,12.500000,16.250000 "), "{whole}");
+        let one = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(4)));
+        assert!(!one.contains("-force_key_frames"), "a one-segment run has no keyframe to force: {one}");
+
+        let f = p.fallback();
+        assert!(f.stream_copy && f.timeline == p.timeline && f.shader.is_none());
+        assert_eq!((f.profile.width, f.profile.height, f.backend), (320, 180, Backend::Cpu));
+        assert_eq!((f.codecs(), f.bandwidth()), ("avc1.64000d,mp4a.40.2".into(), 300_000 + 384_000));
+        let copy = display_args(Path::new("/usr/bin/ffmpeg"), &f.encode_args(2, Some(4)));
+        insta::assert_snapshot!(copy, @"/usr/bin/ffmpeg -hide_banner -nostdin -loglevel error -y -ss 5.000500 -copyts -start_at_zero -i 'file:/media/-odd: name '\\''q'\\''.mkv' -map 0:0 -map 0:1 -map_metadata -1 -map_chapters -1 -c:v copy -c:a aac -b:a 128k -ac 2 -ar 48000 -avoid_negative_ts disabled -to 12.499500 -progress pipe:1 -nostats -f segment -segment_format mpegts -segment_format_options mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled -segment_times 8.500000 -segment_time_delta 0.0005 -segment_start_number 2 /cache/job/seg_%05d.ts.tmp");
+        let last = display_args(Path::new("ffmpeg"), &f.encode_args(5, None));
+        assert!(last.contains("-segment_times 21.000000 "), "no cut left: one past the end, {last}");
+    }
+
     #[test]
     fn lower_target_is_two_thirds_of_the_target_and_only_when_still_an_upscale() {
         let mut p = plan(Backend::Cpu, Codec::H264, 8);
         let lower = p.lower_target().unwrap();
         assert_eq!((lower.profile.width, lower.profile.height), (426, 240));
-        assert_eq!((lower.preset(), lower.timeline), ("ultrafast", p.timeline));
+        assert_eq!((lower.preset(), &lower.timeline), ("ultrafast", &p.timeline));
         p.media.height = 1080;
         p.media.width = 1920;
         p.profile = Profile { width: 3840, height: 2160, ..p.profile };

@@ -226,22 +226,36 @@ pub async fn probe(ffprobe: &Path, path: &Path) -> Result<MediaInfo> {
         return Err(Error::bad_input(format!("input is empty: {}", path.display())));
     }
     std::fs::File::open(path).map_err(|e| Error::bad_input(format!("input not readable: {}: {e}", path.display())))?;
+    let out = run_ffprobe(ffprobe, &["-print_format", "json", "-show_format", "-show_streams"], path, 60)
+        .await
+        .map_err(|why| Error::bad_input(format!("not a readable video ({why})")))?;
+    parse(&out)
+}
+
+/// Runs ffprobe (`-v error`, then `args`) on `path`, bounded by `timeout_seconds`; its output,
+/// or ffprobe's last error line (an error of our own when it cannot run at all).
+pub(crate) async fn run_ffprobe(
+    ffprobe: &Path,
+    args: &[&str],
+    path: &Path,
+    timeout_seconds: u64,
+) -> std::result::Result<String, String> {
     let run = tokio::process::Command::new(ffprobe)
-        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
+        .args(["-v", "error"])
+        .args(args)
         .arg(input_url(path))
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(60), run)
+    let out = tokio::time::timeout(Duration::from_secs(timeout_seconds), run)
         .await
-        .map_err(|_| Error::bad_input(format!("ffprobe timed out on {}", path.display())))?
-        .map_err(|e| Error::ffmpeg(format!("cannot run ffprobe {}: {e}", ffprobe.display())))?;
+        .map_err(|_| format!("ffprobe timed out after {timeout_seconds} s"))?
+        .map_err(|e| format!("cannot run ffprobe {}: {e}", ffprobe.display()))?;
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("unknown error");
-        return Err(Error::bad_input(format!("not a readable video ({why})")));
+        return Err(why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("unknown error").to_owned());
     }
-    parse(&String::from_utf8_lossy(&out.stdout))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[cfg(test)]

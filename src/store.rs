@@ -50,6 +50,10 @@ pub struct Manifest {
     /// the job again without probing (absent while only a caller's description was known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<crate::probe::MediaInfo>,
+    /// The source's keyframe index at that size and mtime, when its segments follow it, so a
+    /// restarted engine cuts the same segments without reading the file again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyframes: Option<crate::keyframes::Keyframes>,
 }
 
 /// A job's working folder.
@@ -110,6 +114,19 @@ impl JobDir {
             .collect();
         found.sort_unstable();
         found
+    }
+    /// Renames the `.tmp` segments a copy run wrote (the segment muxer writes them in place) to
+    /// their complete names: those below `begun`, the segment it has begun since (which it
+    /// began only after closing them), or all of them once the run ended well.
+    pub fn complete_copied(&self, begun: Option<u32>) {
+        let Ok(entries) = std::fs::read_dir(&self.path) else { return };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(k) = name.strip_suffix(".tmp").and_then(|n| self.parse_segment_name(n)) else { continue };
+            if begun.is_none_or(|b| k < b) {
+                let _ = std::fs::rename(e.path(), self.segment(k));
+            }
+        }
     }
     /// Removes what a killed ffmpeg leaves behind: half-written `.tmp` segments and playlists.
     pub fn remove_partials(&self) {

@@ -110,20 +110,34 @@ fn probed_codecs(file: &Path) -> (String, u32, u32, f64) {
 
 #[test]
 fn master_playlist_variants_share_one_timeline_and_announce_what_ffprobe_finds() {
-    variants_share_one_timeline_and_announce_what_ffprobe_finds(Codec::H264);
+    variants_share_one_timeline_and_announce_what_ffprobe_finds(Codec::H264, false);
 }
 
 #[test]
 fn hevc_fmp4_variants_share_one_timeline_and_announce_what_ffprobe_finds() {
-    variants_share_one_timeline_and_announce_what_ffprobe_finds(Codec::Hevc);
+    variants_share_one_timeline_and_announce_what_ffprobe_finds(Codec::Hevc, false);
 }
 
-fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
+#[test]
+fn a_stream_copied_fallback_shares_a_timeline_cut_at_the_source_keyframes() {
+    variants_share_one_timeline_and_announce_what_ffprobe_finds(Codec::H264, true);
+}
+
+/// Keyframes of the clip a copy is made from: no segment boundary of the fixed timeline (1 s,
+/// then every 2 s) is one.
+const SOURCE_KEYFRAMES: &str = "0,1.5,3.25,5,6.75,8.5";
+
+fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec, copy: bool) {
     let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
-    let src = clip(dir.path(), "clip.mp4", 9.0, "320x180", &[]);
+    let src = if copy {
+        let keyframes = ["-force_key_frames", SOURCE_KEYFRAMES, "-g", "1000", "-sc_threshold", "0"];
+        clip(dir.path(), "clip.mp4", 9.5, "320x180", &keyframes)
+    } else {
+        clip(dir.path(), "clip.mp4", 9.0, "320x180", &[])
+    };
     let engine = Engine::new(config(dir.path(), 2)).unwrap();
-    let st = engine.start(request(&src, codec)).unwrap();
+    let st = engine.start(StreamRequest { copy_fallback: copy, ..request(&src, codec) }).unwrap();
     let base = serve_router(&engine, &st.job_id);
 
     let master = get_text(&format!("{base}master.m3u8?ApiKey=k"));
@@ -133,12 +147,22 @@ fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
     let sizes: Vec<&str> = variants.iter().map(|(a, _)| attribute(a, "RESOLUTION")).collect();
     assert_eq!(sizes, ["640x360", "426x240", "320x180"], "upscaled, lower target, source size");
     let bandwidth = |i: usize| attribute(&variants[i].0, "BANDWIDTH").parse::<u64>().unwrap();
-    assert!(bandwidth(2) < bandwidth(1) && bandwidth(1) < bandwidth(0));
+    // A copy's BANDWIDTH is the source's own peak, whatever the encoded rungs' caps are.
+    assert!((copy || bandwidth(2) < bandwidth(1)) && bandwidth(1) < bandwidth(0));
 
     let lists: Vec<Vec<(String, String)>> =
         variants.iter().map(|(_, uri)| segments(&get_text(&format!("{base}{uri}")))).collect();
     let durations = |l: &Vec<(String, String)>| l.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>();
-    assert_eq!(lists[0].len(), 5, "1 s first segment, then 2 s segments: {:?}", lists[0]);
+    if copy {
+        // Cut at the first keyframe at least 1 s, then 2 s, after the last cut: 1.5, 5, 8.5.
+        let d: Vec<f64> = lists[0].iter().map(|(d, _)| d.parse().unwrap()).collect();
+        assert_eq!(d.len(), 4, "{d:?}");
+        assert!((d[0] - 1.5).abs() < 1e-6 && (d[1] - 3.5).abs() < 1e-6 && (d[2] - 3.5).abs() < 1e-6, "{d:?}");
+        let source = probed_codecs(&src).0;
+        assert_eq!(attribute(&variants[2].0, "CODECS"), source, "the fallback announces the source's own video");
+    } else {
+        assert_eq!(lists[0].len(), 5, "1 s first segment, then 2 s segments: {:?}", lists[0]);
+    }
     for other in &lists[1..] {
         assert_eq!(durations(&lists[0]), durations(other), "same segment count and durations");
     }
@@ -154,7 +178,9 @@ fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
 
     let files = dir.path().join("segments");
     std::fs::create_dir_all(&files).unwrap();
-    for k in [0, 3, lists[0].len() - 1] {
+    // A rung's first run starts where its viewer first asks (the copy seeks to a keyframe),
+    // and a request behind it starts it again from there.
+    for k in [2, 0, lists[0].len() - 1] {
         let mut starts = Vec::new();
         for (i, (attributes, uri)) in variants.iter().enumerate() {
             let variant = variant_base(&base, uri);
@@ -173,6 +199,8 @@ fn variants_share_one_timeline_and_announce_what_ffprobe_finds(codec: Codec) {
             let (codecs, w, h, start) = probed_codecs(&file);
             assert_eq!(codecs, attribute(attributes, "CODECS"), "variant {i} segment {k}");
             assert_eq!(format!("{w}x{h}"), attribute(attributes, "RESOLUTION"), "variant {i} segment {k}");
+            let frames = (lists[i][k].0.parse::<f64>().unwrap() * 24.0).round() as u32;
+            assert_eq!(frame_count(&file), frames, "variant {i} segment {k} holds exactly its frames");
             starts.push(start);
         }
         assert!(starts.iter().all(|s| (s - starts[0]).abs() < 0.5 / 24.0), "segment {k} starts differ: {starts:?}");

@@ -59,6 +59,7 @@ fn check(engine: &Engine, name: &str, input: &Path, codec: Codec, audio_stream: 
         audio_stream,
         start_segment: None,
         media: None,
+        copy_fallback: false,
     };
     let outcome = engine.start(req).and_then(|st| {
         let job = engine.job(&st.job_id)?;

@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// 5 s at 24 fps in 2 s segments: 0-2, 2-4, 4-5.
-const TIMELINE: Timeline = Timeline { duration: 5.0, segment_seconds: 2, first_seconds: 2, fps: 24.0 };
+const TIMELINE: Timeline = Timeline { duration: 5.0, segment_seconds: 2, first_seconds: 2, fps: 24.0, cuts: None };
 
 /// Encodes a 5 s pattern to HLS with ffmpeg itself; returns the pieces of the final file in
 /// order (the init section first for fMP4).

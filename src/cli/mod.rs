@@ -114,6 +114,11 @@ struct JobOpts {
     /// x264/x265 preset for the CPU backend.
     #[arg(long, default_value = "veryfast")]
     preset: String,
+    /// The player decodes the source's H.264 as it is: the fallback variant is then a copy of
+    /// it, with every variant's segments cut at the source's keyframes (the file is read once
+    /// to find them first).
+    #[arg(long)]
+    copy_fallback: bool,
 }
 
 impl EngineOpts {
@@ -148,6 +153,7 @@ impl JobOpts {
             audio_stream: None,
             start_segment: None,
             media: None,
+            copy_fallback: self.copy_fallback,
         }
     }
 }

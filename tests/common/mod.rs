@@ -61,6 +61,7 @@ pub fn request(input: &Path, codec: Codec) -> StreamRequest {
         audio_stream: None,
         start_segment: None,
         media: None,
+        copy_fallback: false,
     }
 }
 

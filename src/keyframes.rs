@@ -1,0 +1,169 @@
+//! Where a source's video can be cut without re-encoding: its keyframes, read with one
+//! ffprobe pass over the packets (no decoding). Parsing is pure ([`parse`]); [`scan`] runs
+//! ffprobe.
+
+use crate::error::{Error, Result};
+use crate::probe::run_ffprobe;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The keyframes of a source's video stream and what lies between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keyframes {
+    /// Keyframe times in seconds on the timeline ffmpeg's `-copyts -start_at_zero` gives the
+    /// source (the file's start time subtracted), ascending. The first is the stream's first
+    /// packet: a stream that does not open with a keyframe has no usable index.
+    pub times: Vec<f64>,
+    /// Video bytes from each keyframe up to the next (to the end for the last one).
+    pub gop_bytes: Vec<u64>,
+    /// H.264 `profile_idc` of the stream, from its sequence parameter set (0 when unknown).
+    pub profile_idc: u8,
+    /// The constraint-flag byte that follows it.
+    pub constraints: u8,
+    /// H.264 `level_idc` (level x 10).
+    pub level_idc: u8,
+}
+
+impl Keyframes {
+    /// The stream's RFC 6381 codec, when it is an H.264 profile every player decodes (8-bit
+    /// 4:2:0: Constrained Baseline, Main, High).
+    pub fn playable_avc(&self) -> Option<String> {
+        matches!(self.profile_idc, 66 | 77 | 100)
+            .then(|| format!("avc1.{:02x}{:02x}{:02x}", self.profile_idc, self.constraints, self.level_idc))
+    }
+}
+
+/// `(profile_idc, constraint flags, level_idc)` from a stream's extradata as ffprobe dumps it
+/// (`-show_data`, compact-escaped hex lines): an `avcC` record (MP4, Matroska) or an Annex B
+/// sequence parameter set (MPEG-TS).
+fn avc_profile(dump: &str) -> Option<(u8, u8, u8)> {
+    let mut bytes = Vec::new();
+    for line in dump.split("\\n") {
+        let Some((_, rest)) = line.split_once(": ") else { continue };
+        let hex: String = rest.split("  ").next().unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect();
+        bytes.extend((0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()));
+    }
+    if bytes.first() == Some(&1) && bytes.len() >= 4 {
+        return Some((bytes[1], bytes[2], bytes[3]));
+    }
+    let sps = bytes.windows(3).position(|w| w == [0, 0, 1]).map(|at| at + 3)?;
+    (bytes.get(sps)? & 0x1f == 7).then(|| Some((*bytes.get(sps + 1)?, *bytes.get(sps + 2)?, *bytes.get(sps + 3)?)))?
+}
+
+/// Parses `ffprobe -show_data -show_entries stream=extradata:packet=pts_time,size,flags:format=start_time
+/// -of compact=p=1:nk=0` output for one video stream (packets in file order).
+pub fn parse(text: &str) -> Result<Keyframes> {
+    let mut packets: Vec<(f64, u64, bool)> = Vec::new();
+    let (mut start, mut profile) = (0.0, (0, 0, 0));
+    for line in text.lines() {
+        let mut fields = line.split('|');
+        let section = fields.next().unwrap_or("");
+        let value = |key: &str| line.split('|').find_map(|f| f.strip_prefix(key)?.strip_prefix('='));
+        match section {
+            "packet" => {
+                let size = value("size").and_then(|s| s.parse().ok()).unwrap_or(0);
+                let key = value("flags").is_some_and(|f| f.starts_with('K'));
+                match value("pts_time").and_then(|t| t.parse::<f64>().ok()).filter(|t| t.is_finite()) {
+                    Some(t) => packets.push((t, size, key)),
+                    // A packet without a time still carries bytes of the GOP it is in.
+                    None => {
+                        if let Some(last) = packets.last_mut() {
+                            last.1 += size;
+                        }
+                    }
+                }
+            }
+            // The dump is last on its line and may hold an escaped separator.
+            "stream" => profile = line.split_once("extradata=").and_then(|(_, d)| avc_profile(d)).unwrap_or_default(),
+            "format" => start = value("start_time").and_then(|t| t.parse().ok()).unwrap_or(0.0),
+            _ => {}
+        }
+    }
+    match packets.first() {
+        None => return Err(Error::bad_input("the video stream has no packets")),
+        Some(&(_, _, false)) => return Err(Error::bad_input("the video stream does not start with a keyframe")),
+        Some(_) => {}
+    }
+    let (mut times, mut gop_bytes) = (Vec::new(), Vec::<u64>::new());
+    for (t, size, key) in packets {
+        // Decode order: a keyframe whose time goes backwards is not a place to cut.
+        if key && times.last().is_none_or(|&last| t - start > last) {
+            times.push(t - start);
+            gop_bytes.push(0);
+        }
+        *gop_bytes.last_mut().expect("the first packet is a keyframe") += size;
+    }
+    Ok(Keyframes { times, gop_bytes, profile_idc: profile.0, constraints: profile.1, level_idc: profile.2 })
+}
+
+/// Reads the keyframes of stream `video_index` with one bounded ffprobe pass over its packets
+/// (the whole file is read, nothing is decoded) and, beside it, a second one for the stream's
+/// parameter sets (a data dump in the packet pass would dump every packet too).
+pub async fn scan(ffprobe: &Path, path: &Path, video_index: u32) -> Result<Keyframes> {
+    let stream = video_index.to_string();
+    let compact = "compact=p=1:nk=0";
+    let packets =
+        ["-select_streams", &stream, "-show_entries", "packet=pts_time,size,flags:format=start_time", "-of", compact];
+    let header = ["-select_streams", &stream, "-show_data", "-show_entries", "stream=extradata", "-of", compact];
+    let (packets, header) =
+        tokio::join!(run_ffprobe(ffprobe, &packets, path, 300), run_ffprobe(ffprobe, &header, path, 60));
+    let why = |e: String| Error::bad_input(format!("cannot read the keyframes ({e})"));
+    parse(&(packets.map_err(why)? + &header.map_err(why)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyframes_are_on_the_start_at_zero_timeline_with_their_gop_bytes() {
+        let text = "packet|pts_time=1.423000|size=4000|flags=K_\npacket|pts_time=1.506000|size=100|flags=__\n\
+            packet|pts_time=N/A|size=5|flags=__\npacket|pts_time=3.423000|size=3000|flags=K_\n\
+            packet|pts_time=3.465000|size=50|flags=__\n\
+            stream|extradata=\\n00000000: 0164 0028 ffe1 001a 6764 0028 acd9 4141  .d......gd....AA\\n\n\
+            format|start_time=1.400000\n";
+        let k = parse(text).unwrap();
+        assert_eq!(k.gop_bytes, vec![4105, 3050]);
+        assert!((k.times[0] - 0.023).abs() < 1e-9 && (k.times[1] - 2.023).abs() < 1e-9, "{:?}", k.times);
+        assert_eq!(k.playable_avc().as_deref(), Some("avc1.640028"));
+    }
+
+    #[test]
+    fn a_stream_that_opens_without_a_keyframe_has_no_index() {
+        let text = "packet|pts_time=0.0|size=10|flags=__\npacket|pts_time=1.0|size=10|flags=K_\n";
+        assert!(parse(text).unwrap_err().message.contains("does not start with a keyframe"));
+        assert!(parse("format|start_time=0\n").unwrap_err().message.contains("no packets"));
+    }
+
+    #[test]
+    fn the_profile_comes_from_the_parameter_set_and_only_8_bit_avc_is_playable_everywhere() {
+        let with = |dump: &str| {
+            parse(&format!("packet|pts_time=0|size=1|flags=K_\nstream|extradata=\\n00000000: {dump}\\n\n")).unwrap()
+        };
+        // An avcC record (x264's Constrained Baseline sets constraint flags 0 and 1), with a
+        // `|` in its ASCII column, escaped as ffprobe's compact writer does.
+        assert_eq!(
+            with("0142 c00c ffe1 0017 6742 c00c da05 067e  .B......gB.....~\\|").playable_avc().as_deref(),
+            Some("avc1.42c00c")
+        );
+        // MPEG-TS: an Annex B parameter set.
+        assert_eq!(
+            with("0000 0167 4d40 1fda 0506 7e7c 0440 0000  ...gM@....~|.@..").playable_avc().as_deref(),
+            Some("avc1.4d401f")
+        );
+        assert_eq!(with("0000 0001 6764 001f  ....gd..").playable_avc().as_deref(), Some("avc1.64001f"));
+        assert_eq!(with("016e 001f ffe1 0017  .n......").playable_avc(), None, "High 10");
+        assert_eq!(parse("packet|pts_time=0|size=1|flags=K_\n").unwrap().playable_avc(), None, "no extradata");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_output_is_an_index_or_an_error(text in "(packet\\|pts_time=[0-9.NA/]{0,4}\\|size=[0-9]{0,3}\\|flags=[K_]{0,2}\n){0,8}") {
+            if let Ok(k) = parse(&text) {
+                proptest::prop_assert_eq!(k.times.len(), k.gop_bytes.len());
+                proptest::prop_assert!(k.times.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
+    }
+}
