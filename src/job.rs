@@ -90,6 +90,8 @@ pub struct RungInfo {
     pub height: u32,
     /// RFC 6381 codecs.
     pub codecs: String,
+    /// It copies the source's video (nothing is encoded).
+    pub stream_copy: bool,
     /// Bandwidth estimate, bits/s.
     pub bandwidth: u64,
     /// Segments of the rung that exist.
@@ -715,6 +717,7 @@ impl Job {
                         width: r.plan.profile.width,
                         height: r.plan.profile.height,
                         codecs: r.plan.codecs(),
+                        stream_copy: r.plan.stream_copy,
                         bandwidth: r.bandwidth_of(&rl),
                         segments_ready: rl.segments.ready_count(),
                         active: rl.last_request.is_some_and(|t| t.elapsed() < RUNG_ACTIVE),

@@ -213,8 +213,12 @@ impl EncodePlan {
         }
     }
 
-    /// The encoder preset this plan runs with (empty for VAAPI, which has none).
+    /// The encoder preset this plan runs with (empty for VAAPI, which has none; `copy` for a
+    /// copy).
     pub fn preset(&self) -> &'static str {
+        if self.stream_copy {
+            return "copy";
+        }
         let (ladder, configured) = self.preset_ladder();
         ladder[(configured - self.speed_step.min(configured)) as usize]
     }
