@@ -261,15 +261,32 @@ fn a_finished_job_announces_the_peak_bandwidth_measured_on_its_segments() {
 
 #[test]
 fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_the_fallback_and_never_waits_a_segment() {
+    slow_encoder_viewer(false);
+}
+
+#[test]
+fn a_viewer_of_an_encoder_too_slow_for_real_time_switches_to_a_copy_of_the_source_and_never_waits_a_segment() {
+    slow_encoder_viewer(true);
+}
+
+fn slow_encoder_viewer(copy: bool) {
     let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
-    let src = clip(dir.path(), "clip.mp4", 30.0, "320x180", &[]);
+    let src = if copy {
+        // Keyframes every 1.5 s: a 1.5 s first segment, then 3 s ones (the first keyframe at
+        // least 2 s after the last cut).
+        let keyframes = ["-force_key_frames", "expr:gte(t,n_forced*1.5)", "-g", "1000", "-sc_threshold", "0"];
+        clip(dir.path(), "clip.mp4", 30.0, "320x180", &keyframes)
+    } else {
+        clip(dir.path(), "clip.mp4", 30.0, "320x180", &[])
+    };
     let shader = shader_file(dir.path());
     // libplacebo on the CPU manages a few frames a second: below real time at any preset.
     let cfg = Config { shader_path: Some(shader), cpu_preset: "superfast".into(), ..config(dir.path(), 2) };
     let engine = Engine::new(cfg).unwrap();
     // 4x (1280x720): the shader's cost grows with the output, far past what 2 cores do in real time.
-    let st = engine.start(StreamRequest { scale: Some(4), ..request(&src, Codec::H264) }).unwrap();
+    let st = engine.start(StreamRequest { scale: Some(4), copy_fallback: copy, ..request(&src, Codec::H264) }).unwrap();
+    assert_eq!(st.rungs[1].stream_copy, copy, "{st:?}");
     let base = serve_router(&engine, &st.job_id);
     let variants = variants_of(&get_text(&format!("{base}master.m3u8")));
     let lists: Vec<Vec<(String, String)>> =
