@@ -25,7 +25,7 @@ window.ApiClient = {
   getJSON: url => { calls.push(['getJSON', url]); return Promise.resolve([
     { JobId: '0123456789abcdef0123456789abcdef', State: 'running', Input: 'Film (2020).mkv', Codec: 'h264', Width: 3840, Height: 2160,
       Progress: 0.425, Fps: 48.2, Speed: 2.01, EtaSeconds: 754, Error: null, Verdict: 'falling_behind', Preset: 'superfast',
-      Held: false, OnFallback: true, LastAdaptation: 'falling behind the viewer at 0.81x real time: preset veryfast -> superfast' },
+      Held: false, ViewerOn: 'original', LastAdaptation: 'falling behind the viewer at 0.81x real time: preset veryfast -> superfast' },
     { JobId: 'ffffffffffffffffffffffffffffffff', State: 'done', Input: 'Old <b>.mkv', Codec: 'hevc', Width: 1920, Height: 1080,
       Progress: 1, Fps: 0, Speed: 0, EtaSeconds: null, Error: null }]); },
   ajax: options => { calls.push(['ajax', options.type, options.url]); return Promise.resolve(); },
@@ -80,7 +80,7 @@ try {
     check(JSON.stringify(seen.users) === JSON.stringify([['u1', false], ['u2', true]]), 'users listed with the saved choice');
     check(seen.libraries === 2, 'libraries listed');
     check(seen.rows.length === 2 && seen.rows[0].includes('42.5%') && seen.rows[0].includes('12:34') && seen.rows[0].includes('2.01x'), 'job row shows progress, ETA, speed');
-    check(seen.rows[0].includes('falling behind, preset superfast, viewer on a cheaper variant'), 'job row shows how playback keeps up');
+    check(seen.rows[0].includes('falling behind, preset superfast, viewer on the original (copied)'), 'job row shows how playback keeps up');
     check(seen.lastAdaptation.includes('preset veryfast -> superfast'), 'the last adaptation is the Playback cell\'s tooltip');
     check(seen.cancelButtons === 1, 'only the running job has a cancel button');
     check(seen.escaped, 'file names are escaped');

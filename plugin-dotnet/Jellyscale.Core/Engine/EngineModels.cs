@@ -67,6 +67,13 @@ public sealed record StreamRequest
     /// fails); without it the engine runs ffprobe first.
     /// </summary>
     public SourceMedia? Media { get; init; }
+
+    /// <summary>
+    /// Gets a value indicating whether the player decodes the source's H.264 itself: the fallback
+    /// variant is then a copy of the source when its keyframes allow (every variant's segments are
+    /// cut at them), and the engine reads the whole file once, before the first segment, to find them.
+    /// </summary>
+    public bool CopyFallback { get; init; }
 }
 
 /// <summary>A source described in the shape of <c>jellyscale probe</c>'s JSON.</summary>
@@ -251,6 +258,9 @@ public sealed record LadderRung
 
     /// <summary>Gets the RFC 6381 codecs string.</summary>
     public string Codecs { get; init; } = string.Empty;
+
+    /// <summary>Gets a value indicating whether it copies the source's video (nothing is encoded).</summary>
+    public bool StreamCopy { get; init; }
 
     /// <summary>Gets the estimated bandwidth in bits per second.</summary>
     public long Bandwidth { get; init; }

@@ -11,8 +11,10 @@ public static class UpscalePlanner
     /// <param name="format">The chosen output format.</param>
     /// <param name="start">Where playback starts (a resume point), so the encoder starts there too.</param>
     /// <param name="segmentSeconds">The engine's segment length.</param>
+    /// <param name="copySource">Whether the admin lets the fallback variant be a copy of the source
+    /// (the client plays H.264 when the output is H.264, and the engine copies only H.264).</param>
     /// <returns>The request, or null.</returns>
-    public static StreamRequest? Plan(SourceFacts source, UpscaleTarget target, OutputFormat format, System.TimeSpan start = default, int segmentSeconds = 4)
+    public static StreamRequest? Plan(SourceFacts source, UpscaleTarget target, OutputFormat format, System.TimeSpan start = default, int segmentSeconds = 4, bool copySource = false)
     {
         System.ArgumentNullException.ThrowIfNull(source);
         System.ArgumentNullException.ThrowIfNull(target);
@@ -40,6 +42,7 @@ public static class UpscalePlanner
             AudioStream = source.AudioStreamIndex,
             StartSegment = start > System.TimeSpan.Zero && segmentSeconds > 0 ? (int)(start.TotalSeconds / segmentSeconds) : null,
             Media = source.Media,
+            CopyFallback = copySource && format == OutputFormat.H264,
         };
     }
 }

@@ -92,9 +92,9 @@ public sealed class JobsController : ControllerBase
 /// <param name="Verdict">Whether the encoder keeps up with the viewer: ahead, keeping_up or falling_behind.</param>
 /// <param name="Preset">The encoder preset now (faster than configured after falling behind).</param>
 /// <param name="Held">The encoder is stopped so that other jobs' viewers get the CPU.</param>
-/// <param name="OnFallback">A viewer is watching a cheaper rung (lower target or fallback).</param>
+/// <param name="ViewerOn">The cheaper rung a viewer is watching: lower, fallback, or original (the fallback copying the source); null when none.</param>
 /// <param name="LastAdaptation">What the job last changed to keep viewers playing.</param>
-public sealed record JobView(string JobId, string State, string Input, string Codec, int Width, int Height, double Progress, double Fps, double Speed, double? EtaSeconds, string? Error, string? Verdict, string Preset, bool Held, bool OnFallback, string? LastAdaptation)
+public sealed record JobView(string JobId, string State, string Input, string Codec, int Width, int Height, double Progress, double Fps, double Speed, double? EtaSeconds, string? Error, string? Verdict, string Preset, bool Held, string? ViewerOn, string? LastAdaptation)
 {
     /// <summary>Builds a row from a status.</summary>
     /// <param name="status">The status.</param>
@@ -103,6 +103,12 @@ public sealed record JobView(string JobId, string State, string Input, string Co
     {
         ArgumentNullException.ThrowIfNull(status);
         return new(status.JobId, status.State, System.IO.Path.GetFileName(status.Input), status.Codec, status.Width, status.Height, status.Progress, status.Fps, status.Speed, status.EtaSeconds, status.Error?.Message,
-            status.Verdict, status.Preset, status.Held, status.Rungs.Any(r => r.Active), status.Adaptations.Count > 0 ? status.Adaptations[^1] : null);
+            status.Verdict, status.Preset, status.Held, RungWatched(status), status.Adaptations.Count > 0 ? status.Adaptations[^1] : null);
+    }
+
+    private static string? RungWatched(JobStatus status)
+    {
+        var rung = status.Rungs.FirstOrDefault(r => r.Active);
+        return rung is { StreamCopy: true } ? "original" : rung?.Role;
     }
 }

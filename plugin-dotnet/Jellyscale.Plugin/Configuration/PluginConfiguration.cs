@@ -39,6 +39,13 @@ public class PluginConfiguration : BasePluginConfiguration
     /// <summary>Gets or sets the codec policy.</summary>
     public CodecPolicy CodecPolicy { get; set; } = CodecPolicy.FollowClient;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether a player that falls back from the upscale gets a copy
+    /// of the source (H.264 sources whose keyframes allow it) instead of a fast encode of it. The
+    /// first playback of each file then waits while the engine reads the whole file once.
+    /// </summary>
+    public bool CopySourceAsFallback { get; set; }
+
     /// <summary>Gets or sets the backend (auto, cpu, nvenc, vaapi, qsv); empty: what Jellyfin's encoding settings use.</summary>
     public string Backend { get; set; } = string.Empty;
 

@@ -1,6 +1,6 @@
 // Jellyscale dashboard page: settings and the jobs panel. Loaded by jellyfin-web as __plugin/jellyscale.js.
 const pluginId = 'facb9195-8c77-46ac-95e9-c2d9250c80ad';
-const fields = ['UseUpscaledStream', 'ApplyToAllUsers', 'TargetMode', 'ScaleFactor', 'MaxHeight', 'CodecPolicy', 'Backend',
+const fields = ['UseUpscaledStream', 'ApplyToAllUsers', 'TargetMode', 'ScaleFactor', 'MaxHeight', 'CodecPolicy', 'CopySourceAsFallback', 'Backend',
     'FfmpegPath', 'FfprobePath', 'SegmentSeconds', 'OutputLocation', 'OutputDirectory', 'MaxConcurrentJobs', 'AfterViewerLeaves',
     'IdleTimeoutSeconds', 'CleanupMaxAgeDays', 'CleanupMaxSizeGb'];
 
@@ -78,8 +78,8 @@ function playback(job) {
     if (job.Preset) {
         parts.push('preset ' + job.Preset);
     }
-    if (job.OnFallback) {
-        parts.push('viewer on a cheaper variant');
+    if (job.ViewerOn) {
+        parts.push(job.ViewerOn === 'original' ? 'viewer on the original (copied)' : 'viewer on the ' + job.ViewerOn + ' variant');
     }
     if (job.Held) {
         parts.push('held for other viewers');

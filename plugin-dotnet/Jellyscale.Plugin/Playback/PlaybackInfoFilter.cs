@@ -110,7 +110,7 @@ public sealed partial class PlaybackInfoFilter : IAsyncActionFilter
             return;
         }
 
-        var request = UpscalePlanner.Plan(MediaSourceRewrite.Facts(original, audioStreamIndex), config.Target(), format, start, config.SegmentSeconds);
+        var request = UpscalePlanner.Plan(MediaSourceRewrite.Facts(original, audioStreamIndex), config.Target(), format, start, config.SegmentSeconds, config.CopySourceAsFallback);
         if (request is null)
         {
             return;

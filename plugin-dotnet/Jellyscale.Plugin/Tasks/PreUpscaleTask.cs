@@ -73,7 +73,7 @@ public sealed partial class PreUpscaleTask : IScheduledTask
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                await UpscaleOne(engine, files[i], config.Target(), cancellationToken);
+                await UpscaleOne(engine, files[i], config.Target(), config.CopySourceAsFallback, cancellationToken);
             }
             catch (JellyscaleException e)
             {
@@ -87,14 +87,16 @@ public sealed partial class PreUpscaleTask : IScheduledTask
     /// <inheritdoc />
     public IEnumerable<TaskTriggerInfo> GetDefaultTriggers() => Array.Empty<TaskTriggerInfo>();
 
-    private static async Task UpscaleOne(IStreamEngine engine, string path, UpscaleTarget target, CancellationToken cancellationToken)
+    private static async Task UpscaleOne(IStreamEngine engine, string path, UpscaleTarget target, bool copySource, CancellationToken cancellationToken)
     {
+        // The same request as a playback's (a copying fallback cuts other segments: another job).
         var job = engine.StartStream(new StreamRequest
         {
             Input = path,
             Codec = OutputFormat.H264.Codec,
             Scale = target.Mode == TargetMode.Scale ? target.ScaleFactor : null,
             MaxHeight = target.MaxHeight,
+            CopyFallback = copySource,
         });
 
         // Already as big as the target: nothing to gain.

@@ -67,6 +67,16 @@ public class PlaybackRulesTests
     }
 
     [Fact]
+    public void Planner_asks_for_a_copying_fallback_only_when_allowed_and_the_output_is_h264()
+    {
+        var source = new SourceFacts(true, "/m/a.mkv", false, 1080, null);
+        var target = new UpscaleTarget(TargetMode.Scale, 2, 2160);
+        Assert.True(UpscalePlanner.Plan(source, target, OutputFormat.H264, copySource: true)!.CopyFallback);
+        Assert.False(UpscalePlanner.Plan(source, target, OutputFormat.Hevc, copySource: true)!.CopyFallback);
+        Assert.False(UpscalePlanner.Plan(source, target, OutputFormat.H264)!.CopyFallback);
+    }
+
+    [Fact]
     public void Planner_in_max_height_mode_sends_no_scale()
         => Assert.Null(UpscalePlanner.Plan(new SourceFacts(true, "/m/a.mkv", false, 720, null), new UpscaleTarget(TargetMode.MaxHeight, 2, 1440), OutputFormat.H264)!.Scale);
 

@@ -22,7 +22,10 @@ public sealed class MediaClips : IAsyncLifetime
     /// <summary>Gets a 20 s 320x180 H.264/AAC clip.</summary>
     public string ShortClip { get; private set; } = string.Empty;
 
-    /// <summary>Gets a 60 s 640x360 H.264/AAC clip (its 2x upscale runs long enough to be watched while running).</summary>
+    /// <summary>
+    /// Gets a 60 s 640x360 H.264/AAC clip (its 2x upscale runs long enough to be watched while
+    /// running), with a keyframe every 1.5 s: where it is asked for, the fallback is a copy of it.
+    /// </summary>
     public string LongClip { get; private set; } = string.Empty;
 
     /// <summary>Gets a file that is not media.</summary>
@@ -38,7 +41,7 @@ public sealed class MediaClips : IAsyncLifetime
         }
 
         ShortClip = await Make("short.mp4", "320x180", 20);
-        LongClip = await Make("long.mp4", "640x360", 60);
+        LongClip = await Make("long.mp4", "640x360", 60, "-force_key_frames", "expr:gte(t,n_forced*1.5)");
         NotMedia = Path.Combine(_dir.Path, "notes.mkv");
         await File.WriteAllTextAsync(NotMedia, "this is not a video");
     }
@@ -69,18 +72,19 @@ public sealed class MediaClips : IAsyncLifetime
         SegmentSeconds = segmentSeconds,
     };
 
-    private async Task<string> Make(string name, string size, int seconds)
+    private async Task<string> Make(string name, string size, int seconds, params string[] extra)
     {
         var path = Path.Combine(_dir.Path, name);
-        var (code, _, err) = await Prerequisites.RunAsync(
-            "/usr/bin/ffmpeg",
-            TimeSpan.FromMinutes(2),
+        string[] args =
+        [
             "-nostdin", "-v", "error", "-y",
             "-f", "lavfi", "-i", $"testsrc2=size={size}:rate=24",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
             "-t", seconds.ToString(CultureInfo.InvariantCulture),
             "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-shortest", path);
+            "-c:a", "aac", "-shortest", .. extra, path,
+        ];
+        var (code, _, err) = await Prerequisites.RunAsync("/usr/bin/ffmpeg", TimeSpan.FromMinutes(2), args);
         if (code != 0)
         {
             throw new InvalidOperationException("ffmpeg could not make a test clip: " + err);

@@ -26,9 +26,10 @@ public sealed class RealEngineHost : IAsyncDisposable
             {"Container":"mp4","Type":"Video","AudioCodec":"aac","VideoCodec":"hevc,h264","Context":"Streaming","Protocol":"hls"}]}}
         """;
 
-    private RealEngineHost(WebApplication app, JellyscaleEngine engine, StandInLibrary library)
+    private RealEngineHost(WebApplication app, JellyscaleEngine engine, StandInLibrary library, TestConfigurationAccessor configuration)
     {
         App = app;
+        Configuration = configuration;
         Engine = engine;
         Library = library;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -46,7 +47,8 @@ public sealed class RealEngineHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public TestConfigurationAccessor Configuration { get; } = new();
+    /// <summary>Gets the plugin settings the host reads on every request.</summary>
+    public TestConfigurationAccessor Configuration { get; }
 
     public static async Task<RealEngineHost> StartAsync(MediaClips clips, string input, string name, Action<WebApplication>? extraRoutes = null)
     {
@@ -54,7 +56,7 @@ public sealed class RealEngineHost : IAsyncDisposable
         var library = new StandInLibrary { Path = input, Height = input == clips.LongClip ? 360 : 180, Probed = await JellyfinProbe.ProbeAsync(input) };
         var configuration = new TestConfigurationAccessor();
         var app = await PluginHost.StartAsync(new LazyEngineProvider(() => engine, TimeProvider.System), configuration, library, kestrel: true, extraRoutes);
-        return new RealEngineHost(app, engine, library);
+        return new RealEngineHost(app, engine, library, configuration);
     }
 
     /// <summary>Asks PlaybackInfo as jellyfin-web in Chromium does and returns the rewritten TranscodingUrl.</summary>

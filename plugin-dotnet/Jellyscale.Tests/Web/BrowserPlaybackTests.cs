@@ -33,11 +33,14 @@ public sealed class BrowserPlaybackTests
         Assert.Equal(3, result.RootElement.GetProperty("levels").GetInt32());
     }
 
-    [SkippableFact]
-    public async Task Chromium_with_hlsjs_switches_between_the_upscaled_and_cheaper_variants_without_an_error()
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Chromium_with_hlsjs_switches_between_the_upscaled_and_cheaper_variants_without_an_error(bool copySource)
     {
-        // Both heights must be shown: the page makes hls.js change variant every 3 s.
-        var (code, stdout, stderr) = await Play("switching", "14", "&switchEvery=3", "720,360");
+        // Both heights must be shown: the page makes hls.js change variant every 3 s. With
+        // copySource the 360p variant is the source itself, copied.
+        var (code, stdout, stderr) = await Play("switching", "14", "&switchEvery=3", "720,360", copySource);
         Assert.True(code == 0, $"player failed: {stdout} {stderr}");
 
         using var result = JsonDocument.Parse(stdout.Trim());
@@ -54,7 +57,7 @@ public sealed class BrowserPlaybackTests
     }
 
     /// <summary>Plays the job the plugin starts for the long clip in headless Chromium with hls.js.</summary>
-    private async Task<(int Code, string Stdout, string Stderr)> Play(string name, string seconds, string pageQuery, string heights)
+    private async Task<(int Code, string Stdout, string Stderr)> Play(string name, string seconds, string pageQuery, string heights, bool copySource = false)
     {
         Prerequisites.NativeLibrary();
         Prerequisites.Ffmpeg();
@@ -69,10 +72,12 @@ public sealed class BrowserPlaybackTests
             app.MapGet("/player.html", () => Results.File(Path.Combine(browserTest, "player.html"), "text/html"));
             app.MapGet("/hls.js", () => Results.File(hlsJs, "text/javascript"));
         });
+        host.Configuration.Current.CopySourceAsFallback = copySource;
         var url = await host.PlaybackUrlAsync();
         var status = host.Engine.GetStatus(RealEngineHost.JobIdOf(url));
         Assert.True(status.IsActive && status.Progress < 1, $"job should be encoding when the player starts, was {status.State} at {status.Progress:P0}");
         Assert.Equal(["lower", "fallback"], status.Rungs.Select(r => r.Role));
+        Assert.Equal([false, copySource], status.Rungs.Select(r => r.StreamCopy));
 
         var page = host.BaseUrl + "/player.html?src=" + Uri.EscapeDataString(url) + pageQuery;
         return await Prerequisites.RunAsync(node, TimeSpan.FromMinutes(3), Path.Combine(browserTest, "play.mjs"), page, seconds, heights);

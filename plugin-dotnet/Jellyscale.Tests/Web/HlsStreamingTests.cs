@@ -151,6 +151,41 @@ public sealed class HlsStreamingTests
     }
 
     [SkippableFact]
+    public async Task A_copying_fallback_is_the_source_itself_served_through_the_plugin_and_shown_in_the_jobs_panel()
+    {
+        Prerequisites.NativeLibrary();
+        Prerequisites.Ffmpeg();
+        await using var host = await RealEngineHost.StartAsync(_clips, _clips.LongClip, "copy");
+        host.Configuration.Current.CopySourceAsFallback = true;
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == "fallback");
+        Assert.True(fallback.StreamCopy);
+
+        // The master announces the source's own codec for it; ffmpeg reads that variant over HTTP.
+        var master = (await host.Client.GetStringAsync(url)).Split('\n');
+        var at = Array.FindIndex(master, l => l.StartsWith($"../{fallback.JobId}/main.m3u8", StringComparison.Ordinal));
+        Assert.True(at > 0, string.Join('\n', master));
+        var (_, source, _) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=profile,level", "-of", "csv=p=0", _clips.LongClip);
+        var parts = source.Trim().Split(',');
+        Assert.Equal("High", parts[0]);
+        Assert.Contains($"CODECS=\"avc1.6400{int.Parse(parts[1], CultureInfo.InvariantCulture):x2},mp4a.40.2\"", master[at - 1], StringComparison.Ordinal);
+        var variantUrl = host.BaseUrl + "/Jellyscale/Streams/" + master[at][3..];
+        var copy = Path.Combine(_clips.Root, jobId + "-fallback.ts");
+        var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(2),
+            "-nostdin", "-v", "error", "-y", "-i", variantUrl, "-map", "0:v:0", "-c", "copy", "-t", "20", "-f", "mpegts", copy);
+        Assert.True(code == 0, err);
+        var (_, probe, _) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,profile,width,height", "-of", "csv=p=0", copy);
+        Assert.Equal("h264,High,640,360", probe.Trim().Split('\n')[0]);
+
+        var jobs = await host.Client.GetFromJsonAsync<JsonElement>("/Jellyscale/Jobs?ApiKey=" + TestAuthenticationHandler.AdminToken);
+        var row = jobs.EnumerateArray().Single(j => j.GetProperty("JobId").GetString() == jobId);
+        Assert.Equal("original", row.GetProperty("ViewerOn").GetString());
+    }
+
+    [SkippableFact]
     public async Task Playlists_carry_the_query_on_every_uri_and_segments_have_mime_and_ranges()
     {
         await using var host = await Start("playlists");

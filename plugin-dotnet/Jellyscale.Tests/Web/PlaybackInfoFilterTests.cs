@@ -81,6 +81,17 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_copying_fallback_setting_reaches_the_engine_request_as_copy_fallback()
+    {
+        await Post(ChromiumProfile);
+        _configuration.Current.CopySourceAsFallback = true;
+        await Post(ChromiumProfile);
+        await Post(HevcProfile);
+        Assert.Equal([false, true, false], _engine.Requests.Select(r => r.CopyFallback));
+        Assert.Contains("\"copy_fallback\":true", System.Text.Json.JsonSerializer.Serialize(_engine.Requests.ElementAt(1), EngineJsonContext.Default.StreamRequest), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chromium_profile_gets_the_source_rewritten_in_place_to_h264_hls()
     {
         var response = await Post(ChromiumProfile);
