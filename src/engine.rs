@@ -390,36 +390,33 @@ impl EngineHandle {
     }
 
     /// The keyframe index of a source's video stream, read once per (path, size, mtime).
-    async fn keyframes_cached(&self, input: &Path, video_index: u32) -> Result<Arc<Keyframes>> {
+    async fn keyframes_cached(&self, input: &Path) -> Result<Arc<Keyframes>> {
         let key = probe_key(input);
         if let Some(hit) = key.as_ref().and_then(|k| self.shared.keyframes.get(k)) {
             return Ok(hit);
         }
-        let index = Arc::new(keyframes::scan(self.ffprobe(), input, video_index).await?);
+        let index = Arc::new(keyframes::scan(self.ffprobe(), input).await?);
         if let Some(k) = key {
             self.shared.keyframes.put(k, index.clone());
         }
         Ok(index)
     }
 
-    /// The timeline cut at the source's keyframes and the source's video to copy, when the
-    /// request allows a copy as the fallback and the source suits one; the fixed timeline
-    /// (and an encoded fallback) otherwise, with the reason logged.
-    async fn copy_timeline(
-        &self,
-        req: &StreamRequest,
+    /// The timeline cut at the source's keyframes (`index`, read when the request allows a copy
+    /// as the fallback) and the source's video to copy, when the source suits one; the fixed
+    /// timeline (and an encoded fallback) otherwise, with the reason logged.
+    fn copy_timeline(
         input: &Path,
         media: &probe::MediaInfo,
+        index: Option<Result<Arc<Keyframes>>>,
         fixed: Timeline,
     ) -> (Timeline, Option<SourceCopy>) {
-        if !req.copy_fallback || req.codec != crate::Codec::H264 {
-            return (fixed, None);
-        }
-        let chosen = async {
+        let Some(index) = index else { return (fixed, None) };
+        let chosen = || {
             if media.video_codec != "h264" {
                 return Err(format!("the source's video is {}, not H.264", media.video_codec));
             }
-            let index = self.keyframes_cached(input, media.video_index).await.map_err(|e| e.message)?;
+            let index = index.map_err(|e| e.message)?;
             let codecs = index.playable_avc().ok_or("the source's H.264 profile is not 8-bit 4:2:0")?;
             let cut = fixed.cut_at(&index.times)?;
             let mut sizes = vec![0u32; cut.count() as usize];
@@ -431,7 +428,7 @@ impl EngineHandle {
             let peak_bitrate = (playlist::peak_bitrate(&cut, &sizes).unwrap_or(0) as f64 * TS_OVERHEAD) as u64;
             Ok((cut, SourceCopy { codecs, peak_bitrate }))
         };
-        match chosen.await {
+        match chosen() {
             Ok((cut, copy)) => {
                 tracing::info!(source = %input.display(), segments = cut.count(), "segments follow the source's keyframes: the fallback is a stream copy");
                 (cut, Some(copy))
@@ -467,7 +464,18 @@ impl EngineHandle {
     pub async fn plan(&self, req: &StreamRequest) -> Result<EncodePlan> {
         let c = &self.shared.config;
         let input = std::path::absolute(&req.input).map_err(|e| Error::bad_input(format!("bad input path: {e}")))?;
-        let media = self.probe_cached(&input, req.media.as_ref()).await?;
+        // A copying fallback needs the keyframes: read beside the probe (the first video stream
+        // that is no cover is the one the probe picks), unless a description rules a copy out.
+        let copy_wanted = req.copy_fallback
+            && req.codec == crate::Codec::H264
+            && req.media.as_ref().is_none_or(|m| m.video_codec == "h264");
+        let (media, index) = tokio::join!(self.probe_cached(&input, req.media.as_ref()), async {
+            match copy_wanted {
+                true => Some(self.keyframes_cached(&input).await),
+                false => None,
+            }
+        });
+        let media = media?;
         let (width, height) = plan::target_size(
             media.width,
             media.height,
@@ -483,7 +491,7 @@ impl EngineHandle {
             fps: media.fps,
             cuts: None,
         };
-        let (timeline, source_copy) = self.copy_timeline(req, &input, &media, fixed).await;
+        let (timeline, source_copy) = Self::copy_timeline(&input, &media, index, fixed);
         let plan = EncodePlan {
             input,
             media,

@@ -97,15 +97,16 @@ pub fn parse(text: &str) -> Result<Keyframes> {
     Ok(Keyframes { times, gop_bytes, profile_idc: profile.0, constraints: profile.1, level_idc: profile.2 })
 }
 
-/// Reads the keyframes of stream `video_index` with one bounded ffprobe pass over its packets
+/// Reads the keyframes of the first video stream that is not a cover picture (the one the probe
+/// plans with) with one bounded ffprobe pass over its packets
 /// (the whole file is read, nothing is decoded) and, beside it, a second one for the stream's
 /// parameter sets (a data dump in the packet pass would dump every packet too).
-pub async fn scan(ffprobe: &Path, path: &Path, video_index: u32) -> Result<Keyframes> {
-    let stream = video_index.to_string();
+pub async fn scan(ffprobe: &Path, path: &Path) -> Result<Keyframes> {
+    let stream = "V:0";
     let compact = "compact=p=1:nk=0";
     let packets =
-        ["-select_streams", &stream, "-show_entries", "packet=pts_time,size,flags:format=start_time", "-of", compact];
-    let header = ["-select_streams", &stream, "-show_data", "-show_entries", "stream=extradata", "-of", compact];
+        ["-select_streams", stream, "-show_entries", "packet=pts_time,size,flags:format=start_time", "-of", compact];
+    let header = ["-select_streams", stream, "-show_data", "-show_entries", "stream=extradata", "-of", compact];
     let (packets, header) =
         tokio::join!(run_ffprobe(ffprobe, &packets, path, 300), run_ffprobe(ffprobe, &header, path, 60));
     let why = |e: String| Error::bad_input(format!("cannot read the keyframes ({e})"));
