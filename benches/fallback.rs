@@ -5,29 +5,16 @@
 //! `cargo bench --bench fallback` (or `scripts/bench fallback`). Not a test: nothing here asserts
 //! timing.
 
-use jellyscale::{Backend, Codec, Config, Engine, StreamRequest};
-use std::path::{Path, PathBuf};
+mod support;
+
+use jellyscale::{Codec, Engine, StreamRequest};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{config, median, row};
 
 const RUNS: usize = 5;
 const SECONDS: u32 = 120;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-/// A table row: both medians and the median of the per-run ratios.
-fn row(name: &str, ours: &[f64], theirs: &[f64], unit: &str) {
-    let ratios = ours.iter().zip(theirs).map(|(a, b)| a / b).collect();
-    println!(
-        "{name:<52} {:>10.3}{unit} {:>12.3}{unit} {:>7.2}",
-        median(ours.to_vec()),
-        median(theirs.to_vec()),
-        median(ratios)
-    );
-}
 
 /// CPU seconds used so far by waited-for children (user + system).
 fn children_cpu() -> f64 {
@@ -45,30 +32,6 @@ fn timed(program: &Path, args: &[std::ffi::OsString]) -> (f64, f64) {
     let ok = Command::new(program).args(args).stdout(Stdio::null()).status().expect("run").success();
     assert!(ok, "{} failed", program.display());
     (t.elapsed().as_secs_f64(), children_cpu() - cpu)
-}
-
-/// 640x360 H.264 High with a keyframe every 2 s and x264's scene cuts, AAC: a typical web file.
-fn make_source(dir: &Path) -> PathBuf {
-    let path = dir.join("source.mkv");
-    let ok = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &SECONDS.to_string()])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-g", "48", "-c:a", "aac", "-shortest"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg")
-        .success();
-    assert!(ok);
-    path
-}
-
-fn config(dir: &Path) -> Config {
-    Config {
-        cache_dir: dir.join("cache"),
-        output_dir: Some(dir.join("out")),
-        backend: Backend::Cpu,
-        ..Config::default()
-    }
 }
 
 fn request(input: &Path, copy_fallback: bool) -> StreamRequest {
@@ -101,7 +64,8 @@ fn first_segment(dir: &Path, input: &Path, copy_fallback: bool) -> f64 {
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
-    let source = make_source(tmp.path());
+    // 640x360 High with a keyframe every 2 s (and x264's scene cuts): a typical web file.
+    let source = support::source(tmp.path(), "source.mkv", "640x360", SECONDS, &["-crf", "16", "-g", "48"]);
     let megabytes = std::fs::metadata(&source).unwrap().len() as f64 / 1e6;
     let engine = Engine::new(config(&tmp.path().join("planner"))).unwrap();
     let copying = engine.block_on(engine.plan(&request(&source, true))).unwrap();
@@ -172,13 +136,13 @@ fn main() {
     println!(
         "\nFallback rung benchmark: {SECONDS} s 640x360 H.264 High source ({megabytes:.1} MB, keyframe every 2 s), 4 s segments, {RUNS} runs"
     );
-    println!("{:<52} {:>11} {:>13} {:>7}", "measure", "jellyscale", "reference", "ratio");
-    row("keyframe index (vs plain ffprobe packet pass)", &scan, &plain_scan, "s");
-    row("copying fallback, whole source: wall (vs plain remux)", &copy_wall, &remux_wall, "s");
-    row("copying fallback, whole source: CPU (vs plain remux)", &copy_cpu, &remux_cpu, "s");
-    row("encoded fallback, whole source: wall (vs plain remux)", &enc_wall, &remux_wall, "s");
-    row("encoded fallback, whole source: CPU (vs plain remux)", &enc_cpu, &remux_cpu, "s");
-    row("first segment served, copy_fallback (vs without)", &first_copy, &first_plain, "s");
+    println!("{:<52} {:>12} {:>14} {:>8}", "measure", "jellyscale", "reference", "ratio");
+    row("keyframe index (vs plain ffprobe packet pass)", &scan, &plain_scan);
+    row("copying fallback, whole source: wall (vs plain remux)", &copy_wall, &remux_wall);
+    row("copying fallback, whole source: CPU (vs plain remux)", &copy_cpu, &remux_cpu);
+    row("encoded fallback, whole source: wall (vs plain remux)", &enc_wall, &remux_wall);
+    row("encoded fallback, whole source: CPU (vs plain remux)", &enc_cpu, &remux_cpu);
+    row("first segment served, copy_fallback (vs without)", &first_copy, &first_plain);
     println!("(times: medians; ratio: the median of each run's ratio; CPU: user + system of the ffmpeg process)");
     println!(
         "(plain remux: ffmpeg -c copy -f hls -hls_time 4, the same packets without our cut list; index: {:.0} MB/s from the page cache)",

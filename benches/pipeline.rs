@@ -4,48 +4,15 @@
 //! `cargo bench --bench pipeline` (or `scripts/bench`). Not a test: nothing here asserts timing.
 
 use jellyscale::probe::MediaInfo;
-use jellyscale::{Backend, Codec, Config, Engine, JobState, StreamRequest};
-use std::path::{Path, PathBuf};
+mod support;
+
+use jellyscale::{Codec, Config, Engine, JobState, StreamRequest};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::{config, median, row};
 
 const RUNS: usize = 7;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-/// One table row: both medians, and the median of the per-run ratios (a run's two figures were
-/// measured minutes apart at most, so the machine's drift cancels out of its ratio).
-fn row(name: &str, ours: &[f64], theirs: &[f64]) {
-    let ratios = ours.iter().zip(theirs).map(|(a, b)| a / b).collect();
-    println!("{name:<48} {:>11.3}s {:>13.3}s {:>8.2}", median(ours.to_vec()), median(theirs.to_vec()), median(ratios));
-}
-
-fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
-    let path = dir.join(format!("clip{seconds}.mp4"));
-    let ok = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &seconds.to_string()])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg")
-        .success();
-    assert!(ok);
-    path
-}
-
-fn config(dir: &Path) -> Config {
-    Config {
-        cache_dir: dir.join("cache"),
-        output_dir: Some(dir.join("out")),
-        backend: Backend::Cpu,
-        segment_seconds: 4,
-        ..Config::default()
-    }
-}
 
 fn request(input: &Path) -> StreamRequest {
     StreamRequest {
@@ -234,8 +201,8 @@ fn quality(dir: &Path) {
 fn main() {
     // `cargo bench` passes --bench; ignore arguments.
     let tmp = tempfile::tempdir().unwrap();
-    let clip20 = make_clip(tmp.path(), 20);
-    let clip60 = make_clip(tmp.path(), 60);
+    let clip20 = support::source(tmp.path(), "clip20.mp4", "320x180", 20, &[]);
+    let clip60 = support::source(tmp.path(), "clip60.mp4", "320x180", 60, &[]);
     let probe_engine = Engine::new(config(&tmp.path().join("probe"))).unwrap();
     // What the plugin passes: the source as Jellyfin already probed it.
     let described = probe_engine.block_on(jellyscale::probe::probe(probe_engine.ffprobe(), &clip20)).unwrap();
@@ -289,7 +256,7 @@ fn main() {
         }
     }
     println!("\nJellyscale pipeline benchmark: 320x180 -> 640x360 H.264 (libx264 veryfast), 4 s segments, {RUNS} runs");
-    println!("{:<48} {:>12} {:>14} {:>8}", "measure", "jellyscale", "plain ffmpeg", "ratio");
+    println!("{:<52} {:>12} {:>14} {:>8}", "measure", "jellyscale", "plain ffmpeg", "ratio");
     row("time to first segment served over HTTP (20 s)", &jf, &pf);
     row("  the request describing its source (plugin)", &df, &pf);
     row("whole job: HLS + verified final file (20 s)", &jt, &pt);
@@ -303,7 +270,7 @@ fn main() {
     println!(
         "(seek row: from the request to segment 10 ready, beside plain ffmpeg started at 40 s to its first segment)"
     );
-    println!("{:<48} {:>11.3}s {:>13} {:>8}", "  of which: assemble + verify the final file", median(fin), "", "");
+    println!("{:<52} {:>11.3}s {:>13} {:>8}", "  of which: assemble + verify the final file", median(fin), "", "");
     row("alternative: HLS and final file encoded twice", &jt, &twice);
     row("alternative: one encode through the tee muxer", &jt, &tee);
     println!("(alternatives: Jellyscale's whole job, 20 s, against them)");
