@@ -417,6 +417,12 @@ impl EngineHandle {
                 return Err(format!("the source's video is {}, not H.264", media.video_codec));
             }
             let index = index.map_err(|e| e.message)?;
+            if index.rotation.rem_euclid(360) != 0 {
+                return Err(format!(
+                    "the source is shown rotated {} degrees (MPEG-TS has no place for that)",
+                    index.rotation
+                ));
+            }
             let codecs = index.playable_avc().ok_or("the source's H.264 profile is not 8-bit 4:2:0")?;
             let cut = fixed.cut_at(&index.times)?;
             let mut sizes = vec![0u32; cut.count() as usize];

@@ -23,6 +23,10 @@ pub struct Keyframes {
     pub constraints: u8,
     /// H.264 `level_idc` (level x 10).
     pub level_idc: u8,
+    /// Display rotation in degrees (from the display matrix): MPEG-TS has no place for it, so a
+    /// copy of a rotated stream would show it on its side.
+    #[serde(default)]
+    pub rotation: i64,
 }
 
 impl Keyframes {
@@ -55,7 +59,7 @@ fn avc_profile(dump: &str) -> Option<(u8, u8, u8)> {
 /// -of compact=p=1:nk=0` output for one video stream (packets in file order).
 pub fn parse(text: &str) -> Result<Keyframes> {
     let mut packets: Vec<(f64, u64, bool)> = Vec::new();
-    let (mut start, mut profile) = (0.0, (0, 0, 0));
+    let (mut start, mut profile, mut rotation) = (0.0, (0, 0, 0), 0);
     for line in text.lines() {
         let mut fields = line.split('|');
         let section = fields.next().unwrap_or("");
@@ -75,7 +79,12 @@ pub fn parse(text: &str) -> Result<Keyframes> {
                 }
             }
             // The dump is last on its line and may hold an escaped separator.
-            "stream" => profile = line.split_once("extradata=").and_then(|(_, d)| avc_profile(d)).unwrap_or_default(),
+            "stream" => {
+                profile = line.split_once("extradata=").and_then(|(_, d)| avc_profile(d)).unwrap_or_default();
+                let number =
+                    |r: &str| r.split(|c: char| !matches!(c, '-' | '.' | '0'..='9')).next()?.parse::<f64>().ok();
+                rotation = line.rsplit_once("|rotation=").and_then(|(_, r)| number(r)).unwrap_or(0.0) as i64;
+            }
             "format" => start = value("start_time").and_then(|t| t.parse().ok()).unwrap_or(0.0),
             _ => {}
         }
@@ -94,7 +103,7 @@ pub fn parse(text: &str) -> Result<Keyframes> {
         }
         *gop_bytes.last_mut().expect("the first packet is a keyframe") += size;
     }
-    Ok(Keyframes { times, gop_bytes, profile_idc: profile.0, constraints: profile.1, level_idc: profile.2 })
+    Ok(Keyframes { times, gop_bytes, profile_idc: profile.0, constraints: profile.1, level_idc: profile.2, rotation })
 }
 
 /// Reads the keyframes of the first video stream that is not a cover picture (the one the probe
@@ -106,7 +115,15 @@ pub async fn scan(ffprobe: &Path, path: &Path) -> Result<Keyframes> {
     let compact = "compact=p=1:nk=0";
     let packets =
         ["-select_streams", stream, "-show_entries", "packet=pts_time,size,flags:format=start_time", "-of", compact];
-    let header = ["-select_streams", stream, "-show_data", "-show_entries", "stream=extradata", "-of", compact];
+    let header = [
+        "-select_streams",
+        stream,
+        "-show_data",
+        "-show_entries",
+        "stream=extradata:stream_side_data=rotation",
+        "-of",
+        compact,
+    ];
     let (packets, header) =
         tokio::join!(run_ffprobe(ffprobe, &packets, path, 300), run_ffprobe(ffprobe, &header, path, 60));
     let why = |e: String| Error::bad_input(format!("cannot read the keyframes ({e})"));
@@ -156,6 +173,8 @@ mod tests {
         assert_eq!(with("0000 0001 6764 001f  ....gd..").playable_avc().as_deref(), Some("avc1.64001f"));
         assert_eq!(with("016e 001f ffe1 0017  .n......").playable_avc(), None, "High 10");
         assert_eq!(parse("packet|pts_time=0|size=1|flags=K_\n").unwrap().playable_avc(), None, "no extradata");
+        let rotated = with("0164 001f ffe1 0017  .d......\\n|side_data|rotation=-180");
+        assert_eq!((rotated.playable_avc().as_deref(), rotated.rotation), (Some("avc1.64001f"), -180));
     }
 
     proptest::proptest! {
