@@ -232,6 +232,10 @@ int main(int argc, char **argv) {
     st = jellyscale_start_stream(engine, json_buf, &out);
     expect_error(st, JELLYSCALE_STATUS_INVALID_ARGUMENT, out, "duration", "start_stream(incomplete media description)");
     out = NULL;
+    snprintf(json_buf, sizeof json_buf, "{\"input\":\"%s\",\"copy_fallback\":\"yes\"}", clip);
+    st = jellyscale_start_stream(engine, json_buf, &out);
+    expect_error(st, JELLYSCALE_STATUS_INVALID_ARGUMENT, out, "expected a boolean", "start_stream(copy_fallback not a boolean)");
+    out = NULL;
     snprintf(json_buf, sizeof json_buf, "{\"input\":\"%s/does-not-exist.mkv\"}", cache);
     st = jellyscale_start_stream(engine, json_buf, &out);
     expect_error(st, JELLYSCALE_STATUS_BAD_INPUT, out, "bad_input", "start_stream(missing input file)");
