@@ -70,3 +70,20 @@ fn probe_and_plan_print_what_they_found() {
         "a leading dash stays part of one file: URL: {line}"
     );
 }
+
+#[test]
+fn plan_with_copy_fallback_forces_keyframes_onto_the_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyframes = ["-force_key_frames", "0,1.5,3.75,6", "-g", "1000", "-sc_threshold", "0"];
+    let src = clip(dir.path(), "kf.mp4", 8.0, "160x90", &keyframes);
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", src.to_str().unwrap(), "--backend", "cpu", "--segment-seconds", "2"];
+        args.extend(extra);
+        let out = jellyscale(&args, &dir.path().join("c"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let copying = plan(&["--copy-fallback"]);
+    assert!(copying.contains("-force_key_frames 1.500000,3.750000,6.000000 "), "{copying}");
+    assert!(plan(&[]).contains("-force_key_frames 'expr:gte(t,n_forced*2-1)'"), "fixed timeline without the flag");
+}
