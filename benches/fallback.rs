@@ -7,7 +7,7 @@
 
 mod support;
 
-use jellyscale::{Codec, Engine, StreamRequest};
+use jellyscale::{Codec, Config, Engine, StreamRequest};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,9 +47,10 @@ fn request(input: &Path, copy_fallback: bool) -> StreamRequest {
     }
 }
 
-/// A fresh engine's start to segment 0 of the upscale served over HTTP.
-fn first_segment(dir: &Path, input: &Path, copy_fallback: bool) -> f64 {
-    let engine = Engine::new(config(dir)).unwrap();
+/// A fresh engine's start to segment 0 of the upscale served over HTTP (a fixed timeline's first
+/// segment lasting `first_seconds`).
+fn first_segment(dir: &Path, input: &Path, copy_fallback: bool, first_seconds: u32) -> f64 {
+    let engine = Engine::new(Config { first_segment_seconds: first_seconds, ..config(dir) }).unwrap();
     let listener = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
     let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
@@ -76,7 +77,9 @@ fn main() {
     let (mut scan, mut plain_scan) = (vec![], vec![]);
     let (mut copy_wall, mut copy_cpu, mut remux_wall, mut remux_cpu, mut enc_wall, mut enc_cpu) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut first_copy, mut first_plain) = (vec![], vec![]);
+    let (mut first_copy, mut first_plain, mut first_as_long) = (vec![], vec![], vec![]);
+    // The fixed timeline with a first segment as long as the copy's: what is left is the read.
+    let as_long = copying.timeline.duration_of(0).round() as u32;
     for i in 0..RUNS {
         let at = |name: &str| {
             let d = tmp.path().join(format!("{name}{i}"));
@@ -122,14 +125,15 @@ fn main() {
         enc_wall.push(w);
         enc_cpu.push(c);
 
-        // What the keyframe read adds before the first segment (the order alternates by run).
-        let (a, b) = (at("firstcopy"), at("firstplain"));
-        if i % 2 == 0 {
-            first_copy.push(first_segment(&a, &source, true));
-            first_plain.push(first_segment(&b, &source, false));
-        } else {
-            first_plain.push(first_segment(&b, &source, false));
-            first_copy.push(first_segment(&a, &source, true));
+        // What the keyframe read and the cuts add before the first segment (the order rotates).
+        let mut steps = [0, 1, 2];
+        steps.rotate_left(i % 3);
+        for step in steps {
+            match step {
+                0 => first_copy.push(first_segment(&at("firstcopy"), &source, true, 1)),
+                1 => first_plain.push(first_segment(&at("firstplain"), &source, false, 1)),
+                _ => first_as_long.push(first_segment(&at("firstlong"), &source, false, as_long)),
+            }
         }
     }
 
@@ -143,6 +147,7 @@ fn main() {
     row("encoded fallback, whole source: wall (vs plain remux)", &enc_wall, &remux_wall);
     row("encoded fallback, whole source: CPU (vs plain remux)", &enc_cpu, &remux_cpu);
     row("first segment served, copy_fallback (vs without)", &first_copy, &first_plain);
+    row("  vs without, first segment as long as the copy's", &first_copy, &first_as_long);
     println!("(times: medians; ratio: the median of each run's ratio; CPU: user + system of the ffmpeg process)");
     println!(
         "(plain remux: ffmpeg -c copy -f hls -hls_time 4, the same packets without our cut list; index: {:.0} MB/s from the page cache)",
