@@ -411,7 +411,7 @@ impl Job {
     ) -> Arc<Job> {
         let JobSpec { id, role, plan, dir, final_path, manifest, confirmation } = spec;
         let timeline = plan.timeline.clone();
-        dir.remove_partials();
+        dir.remove_partials(true);
         let mut segments = SegmentSet::new(timeline.count());
         let mut sizes = vec![0u32; timeline.count() as usize];
         for k in dir.scan_segments(timeline.count()) {
@@ -1187,8 +1187,9 @@ impl Job {
     /// every segment it completed is counted.
     async fn end_run(&self, child: &mut process::Child) {
         child.kill().await;
-        // Only one ffmpeg writes a job's folder: what it left half-written is garbage now.
-        self.dir.remove_partials();
+        // Only one ffmpeg writes a job's folder: what it left half-written is garbage now (the
+        // manifest may be being written beside it).
+        self.dir.remove_partials(false);
         self.mark_existing();
     }
 
@@ -1321,7 +1322,7 @@ impl Job {
                         // The copy's last segment is whole only if ffmpeg ended well.
                         match exit {
                             Exit::Success => self.dir.complete_copied(None),
-                            _ => self.dir.remove_partials(),
+                            _ => self.dir.remove_partials(false),
                         }
                     }
                     return Ok(RunEnd::Exited(exit));

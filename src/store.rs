@@ -128,13 +128,14 @@ impl JobDir {
             }
         }
     }
-    /// Removes what a killed ffmpeg leaves behind: half-written `.tmp` segments and playlists.
-    pub fn remove_partials(&self) {
+    /// Removes what a killed ffmpeg leaves behind: half-written `.tmp` segments and playlists
+    /// (and, with `partial_writes`, our own unfinished atomic writes: only while no write runs).
+    pub fn remove_partials(&self, partial_writes: bool) {
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for e in entries.flatten() {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
-                if name.ends_with(".tmp") || name.ends_with(".partial") {
+                if name.ends_with(".tmp") || partial_writes && name.ends_with(".partial") {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
