@@ -94,14 +94,31 @@ pub fn parse(text: &str) -> Result<Keyframes> {
         Some(&(_, _, false)) => return Err(Error::bad_input("the video stream does not start with a keyframe")),
         Some(_) => {}
     }
-    let (mut times, mut gop_bytes) = (Vec::new(), Vec::<u64>::new());
+    // Keyframes as (time, bytes up to the next, clean). A keyframe is a clean cut only if
+    // nothing decoded after it is shown before it: an open GOP's leading pictures refer to the
+    // GOP before, and a copy starting there would show them broken.
+    let mut gops: Vec<(f64, u64, bool)> = Vec::new();
     for (t, size, key) in packets {
+        let t = t - start;
         // Decode order: a keyframe whose time goes backwards is not a place to cut.
-        if key && times.last().is_none_or(|&last| t - start > last) {
-            times.push(t - start);
-            gop_bytes.push(0);
+        if key && gops.last().is_none_or(|g| t > g.0) {
+            gops.push((t, 0, true));
         }
-        *gop_bytes.last_mut().expect("the first packet is a keyframe") += size;
+        let gop = gops.last_mut().expect("the first packet is a keyframe");
+        gop.1 += size;
+        gop.2 &= t >= gop.0 - 1e-6;
+    }
+    let (mut times, mut gop_bytes) = (Vec::new(), Vec::<u64>::new());
+    for (t, bytes, clean) in gops {
+        match gop_bytes.last_mut() {
+            // An unclean keyframe's GOP belongs to the clean one before it.
+            Some(before) if !clean => *before += bytes,
+            // The stream's first keyframe stays: it opens the stream, whatever it leads.
+            _ => {
+                times.push(t);
+                gop_bytes.push(bytes);
+            }
+        }
     }
     Ok(Keyframes { times, gop_bytes, profile_idc: profile.0, constraints: profile.1, level_idc: profile.2, rotation })
 }
@@ -145,6 +162,17 @@ mod tests {
         assert_eq!(k.gop_bytes, vec![4105, 3050]);
         assert!((k.times[0] - 0.023).abs() < 1e-9 && (k.times[1] - 2.023).abs() < 1e-9, "{:?}", k.times);
         assert_eq!(k.playable_avc().as_deref(), Some("avc1.640028"));
+    }
+
+    #[test]
+    fn an_open_gop_keyframe_is_no_place_to_cut() {
+        // Decode order: I(0) P(0.125) B(0.042) | I(1.5, open: B at 1.417 follows) | I(3, closed).
+        let text = "packet|pts_time=0|size=10|flags=K_\npacket|pts_time=0.125|size=1|flags=__\n\
+            packet|pts_time=0.042|size=1|flags=__\npacket|pts_time=1.5|size=10|flags=K_\n\
+            packet|pts_time=1.417|size=1|flags=__\npacket|pts_time=3|size=10|flags=K_\n\
+            packet|pts_time=3.125|size=1|flags=__\n";
+        let k = parse(text).unwrap();
+        assert_eq!((k.times, k.gop_bytes), (vec![0.0, 3.0], vec![23, 11]));
     }
 
     #[test]

@@ -50,6 +50,17 @@ fn the_fallback_is_a_copy_only_when_asked_and_when_the_keyframes_allow_one() {
     let mpeg4 = clip(dir.path(), "mpeg4.mkv", 4.0, "320x180", &["-c:v", "mpeg4", "-g", "12"]);
     let st = engine.start(copying(&mpeg4, Codec::H264)).unwrap();
     assert!(!fallback(&st).stream_copy, "{st:?}");
+    // Open GOPs (x264 open-gop, as Blu-ray remuxes have): the keyframes every 1.5 s have
+    // leading pictures from the GOP before, so none is a clean cut.
+    let open = clip(
+        dir.path(),
+        "open-gop.mp4",
+        12.0,
+        "320x180",
+        &["-bf", "3", "-x264-params", "open-gop=1:keyint=36:min-keyint=36:scenecut=0"],
+    );
+    let st = engine.start(copying(&open, Codec::H264)).unwrap();
+    assert!(!fallback(&st).stream_copy, "{st:?}");
     // Shown upside down (display matrix): MPEG-TS could not carry that, so no copy.
     let rotated = dir.path().join("rotated.mp4");
     let ok = std::process::Command::new(ffmpeg())
