@@ -84,6 +84,10 @@ pub struct Config {
     /// Resume unfinished jobs found in the cache at engine start (else they wait, `paused`,
     /// until someone starts them again).
     pub resume_unfinished: bool,
+    /// How long a start with `copy_fallback` waits for the source's keyframes, in seconds (a film
+    /// on a slow disk takes minutes). A read that takes longer goes on in the background and the
+    /// job's fallback is encoded; the job stays that one for later starts.
+    pub keyframe_read_seconds: u64,
 }
 
 impl Default for Config {
@@ -109,6 +113,7 @@ impl Default for Config {
             shader_path: None,
             viewer_idle_seconds: 60,
             resume_unfinished: false,
+            keyframe_read_seconds: 3,
         }
     }
 }
@@ -139,6 +144,7 @@ impl Config {
         check((1..=60).contains(&self.first_segment_seconds), "first_segment_seconds must be 1..=60")?;
         check((1..=86_400).contains(&self.viewer_idle_seconds), "viewer_idle_seconds must be 1..=86400")?;
         check((1..=8).contains(&self.default_scale), "default_scale must be 1..=8")?;
+        check(self.keyframe_read_seconds <= 3600, "keyframe_read_seconds must be at most 3600")?;
         check((144..=8640).contains(&self.max_height), "max_height must be 144..=8640")?;
         check(PRESETS.contains(&self.cpu_preset.as_str()), "cpu_preset must be an x264 preset name")?;
         check(self.vaapi_device.starts_with('/'), "vaapi_device must be an absolute path")?;

@@ -389,17 +389,27 @@ impl EngineHandle {
         self.shared.probes.put(key, media);
     }
 
-    /// The keyframe index of a source's video stream, read once per (path, size, mtime).
+    /// The keyframe index of a source's video stream, read once per (path, size, mtime) and
+    /// waited for at most `keyframe_read_seconds`: a longer read goes on and is cached.
     async fn keyframes_cached(&self, input: &Path) -> Result<Arc<Keyframes>> {
         let key = probe_key(input);
         if let Some(hit) = key.as_ref().and_then(|k| self.shared.keyframes.get(k)) {
             return Ok(hit);
         }
-        let index = Arc::new(keyframes::scan(self.ffprobe(), input).await?);
-        if let Some(k) = key {
-            self.shared.keyframes.put(k, index.clone());
+        let (this, path) = (self.clone(), input.to_path_buf());
+        let read = tokio::spawn(async move {
+            let index = Arc::new(keyframes::scan(this.ffprobe(), &path).await?);
+            if let Some(k) = key {
+                this.shared.keyframes.put(k, index.clone());
+            }
+            Ok::<_, Error>(index)
+        });
+        let budget = self.shared.config.keyframe_read_seconds;
+        match tokio::time::timeout(Duration::from_secs(budget), read).await {
+            Ok(Ok(read)) => read,
+            Ok(Err(panicked)) => Err(Error::new(ErrorCode::Internal, format!("keyframe read: {panicked}"))),
+            Err(_) => Err(Error::bad_input(format!("reading the keyframes takes over {budget} s (it goes on)"))),
         }
-        Ok(index)
     }
 
     /// The timeline cut at the source's keyframes (`index`, read when the request allows a copy
@@ -520,11 +530,10 @@ impl EngineHandle {
     /// Probes and plans a request and derives its job identity and places on disk (no job yet).
     async fn spec_for(&self, req: &StreamRequest) -> Result<JobSpec> {
         let mut plan = self.plan(req).await?;
-        let timeline = plan.timeline.clone();
         let meta = std::fs::metadata(&plan.input).map_err(|e| Error::bad_input(format!("input not readable: {e}")))?;
         let mtime_ns =
             meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
-        let mut profile = format!(
+        let fixed_profile = format!(
             "{} {}x{} {}bit audio={:?} {:?} seg={}/{} shader={:?}",
             plan.profile.codec.name(),
             plan.profile.width,
@@ -532,21 +541,36 @@ impl EngineHandle {
             plan.profile.bit_depth,
             plan.audio.as_ref().map(|a| a.index),
             plan.backend,
-            timeline.segment_seconds,
-            timeline.first_seconds,
+            plan.timeline.segment_seconds,
+            plan.timeline.first_seconds,
             plan.shader
         );
-        if timeline.cuts.is_some() {
-            // Other segments than the fixed timeline's: another job.
-            profile.push_str(" cut=keyframes");
+        let id_of = |profile: &str| {
+            self.job_id(&[
+                plan.input.as_os_str().as_encoded_bytes(),
+                &[0],
+                &meta.len().to_le_bytes(),
+                &mtime_ns.to_le_bytes(),
+                profile.as_bytes(),
+            ])
+        };
+        let (mut profile, mut id) = (fixed_profile.clone(), id_of(&fixed_profile));
+        if plan.timeline.cuts.is_some() {
+            // Other segments than the fixed timeline's: another job. One made on the fixed
+            // timeline before (its keyframe read took too long then) is kept instead of
+            // starting over.
+            let cut_profile = format!("{fixed_profile} cut=keyframes");
+            let cut_id = id_of(&cut_profile);
+            let known = |id: &str| self.job(id).is_ok() || self.shared.config.cache_dir.join(id).is_dir();
+            if known(&id) && !known(&cut_id) {
+                tracing::info!(job = %id, "the job on the fixed timeline is kept: its fallback stays encoded");
+                plan.timeline.cuts = None;
+                plan.source_copy = None;
+            } else {
+                (profile, id) = (cut_profile, cut_id);
+            }
         }
-        let id = self.job_id(&[
-            plan.input.as_os_str().as_encoded_bytes(),
-            &[0],
-            &meta.len().to_le_bytes(),
-            &mtime_ns.to_le_bytes(),
-            profile.as_bytes(),
-        ]);
+        let timeline = plan.timeline.clone();
         let container = Container::for_codec(plan.profile.codec);
         let dir = JobDir { path: self.shared.config.cache_dir.join(&id), container };
         plan.out_dir = dir.path.clone();

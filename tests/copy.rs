@@ -120,3 +120,27 @@ fn a_restarted_engine_cuts_the_same_segments_without_reading_the_source_again() 
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);
     assert_eq!(frame_count(&done.final_path.unwrap()), 480);
 }
+
+#[test]
+fn a_keyframe_read_over_its_budget_leaves_an_encoded_fallback_and_that_job_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = keyframed_clip(dir.path(), "slow disk.mp4");
+    // The packet pass (only it asks for packets) takes 6 s; the start waits 1 s for it.
+    let slow = wrapped_ffprobe(dir.path(), "case \"$*\" in *packet=*) sleep 6;; esac");
+    let cfg = Config { ffprobe_path: Some(slow), keyframe_read_seconds: 1, ..config(dir.path(), 2) };
+    let engine = Engine::new(cfg).unwrap();
+    let started = std::time::Instant::now();
+    let first = engine.start(copying(&src, Codec::H264)).unwrap();
+    assert!(started.elapsed() < Duration::from_millis(4500), "waited {:?} for the read", started.elapsed());
+    assert!(!fallback(&first).stream_copy && first.segment_count == 11, "{first:?}");
+    // The read finished in the background: the index is there now, and the job stays.
+    std::thread::sleep(Duration::from_secs(6));
+    let again = engine.start(copying(&src, Codec::H264)).unwrap();
+    assert_eq!(again.job_id, first.job_id);
+    assert!(!fallback(&again).stream_copy);
+    // Another profile of the same source has no job yet: it gets the copy at once.
+    let other = engine.start(StreamRequest { scale: Some(3), ..copying(&src, Codec::H264) }).unwrap();
+    assert!(fallback(&other).stream_copy && other.segment_count == 10, "{other:?}");
+    let done = run_to_end(&engine, &first.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+}

@@ -42,7 +42,8 @@ public class PluginConfiguration : BasePluginConfiguration
     /// <summary>
     /// Gets or sets a value indicating whether a player that falls back from the upscale gets a copy
     /// of the source (H.264 sources whose keyframes allow it) instead of a fast encode of it. The
-    /// first playback of each file then waits while the engine reads the whole file once.
+    /// first playback of each file then waits (up to 3 s) while the engine reads the whole file
+    /// once, and the first segment is longer.
     /// </summary>
     public bool CopySourceAsFallback { get; set; }
 
