@@ -7,11 +7,11 @@
 
 mod support;
 
-use jellyscale::{Codec, Config, Engine, StreamRequest};
+use jellyscale::{Config, Engine};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{config, median, row};
+use support::{config, median, request, row};
 
 const RUNS: usize = 5;
 const SECONDS: u32 = 120;
@@ -32,19 +32,6 @@ fn timed(program: &Path, args: &[std::ffi::OsString]) -> (f64, f64) {
     let ok = Command::new(program).args(args).stdout(Stdio::null()).status().expect("run").success();
     assert!(ok, "{} failed", program.display());
     (t.elapsed().as_secs_f64(), children_cpu() - cpu)
-}
-
-fn request(input: &Path, copy_fallback: bool) -> StreamRequest {
-    StreamRequest {
-        input: input.to_path_buf(),
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-        media: None,
-        copy_fallback,
-    }
 }
 
 /// A fresh engine's start to segment 0 of the upscale served over HTTP (a fixed timeline's first

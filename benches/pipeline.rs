@@ -6,32 +6,19 @@
 use jellyscale::probe::MediaInfo;
 mod support;
 
-use jellyscale::{Codec, Config, Engine, JobState, StreamRequest};
+use jellyscale::{Config, Engine, JobState, StreamRequest};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{config, median, row};
+use support::{config, median, request, row};
 
 const RUNS: usize = 7;
-
-fn request(input: &Path) -> StreamRequest {
-    StreamRequest {
-        input: input.to_path_buf(),
-        codec: Codec::H264,
-        scale: None,
-        max_height: None,
-        audio_stream: None,
-        start_segment: None,
-        media: None,
-        copy_fallback: false,
-    }
-}
 
 /// Plain ffmpeg running the exact argv Jellyscale would for a run from segment `from`: time to
 /// its first segment, and total (`whole`), or killed once the first segment exists.
 fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32, whole: bool) -> (f64, f64) {
     std::fs::create_dir_all(out).unwrap();
-    let mut plan = engine.block_on(engine.plan(&request(input))).unwrap();
+    let mut plan = engine.block_on(engine.plan(&request(input, false))).unwrap();
     plan.out_dir = out.to_path_buf();
     let first = out.join(format!("seg_{from:05}.ts"));
     let t = Instant::now();
@@ -66,7 +53,7 @@ fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>, whole: bool) 
     let addr = listener.local_addr().unwrap();
     let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     let t = Instant::now();
-    let st = engine.start(StreamRequest { media: media.cloned(), ..request(input) }).unwrap();
+    let st = engine.start(StreamRequest { media: media.cloned(), ..request(input, false) }).unwrap();
     let app = jellyscale::server::router(engine.handle(), st.job_id.clone());
     engine.runtime().spawn(async move { axum::serve(listener, app).await });
     let segment = client.get(format!("http://{addr}/0.ts")).send().unwrap().bytes().unwrap();
@@ -95,7 +82,7 @@ fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>, whole: bool) 
 /// ffmpeg runs, or by one run through the tee muxer.
 fn alternatives(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
     std::fs::create_dir_all(out).unwrap();
-    let mut plan = engine.block_on(engine.plan(&request(input))).unwrap();
+    let mut plan = engine.block_on(engine.plan(&request(input, false))).unwrap();
     plan.out_dir = out.to_path_buf();
     let hls = plan.encode_args(0, None);
     let (w, h) = (plan.profile.width, plan.profile.height);
@@ -133,7 +120,7 @@ fn alternatives(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
 /// clip; from that request to the segment ready (the encoder is killed and restarted there).
 fn seek(dir: &Path, input: &Path) -> f64 {
     let engine = Engine::new(config(dir)).unwrap();
-    let st = engine.start(request(input)).unwrap();
+    let st = engine.start(request(input, false)).unwrap();
     engine.block_on(engine.wait_segment(&st.job_id, 0, Duration::from_secs(60))).unwrap();
     let t = Instant::now();
     engine.block_on(engine.wait_segment(&st.job_id, 10, Duration::from_secs(60))).unwrap();
@@ -186,7 +173,7 @@ fn quality(dir: &Path) {
     for (name, shader) in [("lanczos (scale)", None), ("libplacebo ewa_lanczos + sharpen shader", Some(shader))] {
         let sub = dir.join(name.split_whitespace().next().unwrap());
         let engine = Engine::new(Config { shader_path: shader, cpu_preset: "slow".into(), ..config(&sub) }).unwrap();
-        let st = engine.start(request(&small)).unwrap();
+        let st = engine.start(request(&small, false)).unwrap();
         let done = engine.block_on(engine.job(&st.job_id).unwrap().wait_terminal(Duration::from_secs(600)));
         let (p, q) = psnr_ssim(&done.final_path.expect("upscaled"), &reference);
         rows.push((name, p, q));

@@ -160,10 +160,6 @@ async fn hold_for_viewers(shared: Weak<Shared>) {
 /// Probe results kept for joining viewers.
 const PROBE_CACHE_SIZE: usize = 1024;
 
-/// What MPEG-TS adds to a stream's bytes: 4 header bytes in every 188, PES headers and clock
-/// references, with room to spare.
-const TS_OVERHEAD: f64 = 1.05;
-
 /// Encoder sessions a consumer NVIDIA GPU allows at once.
 const NVENC_SESSIONS: usize = 8;
 
@@ -412,9 +408,8 @@ impl EngineHandle {
         }
     }
 
-    /// The timeline cut at the source's keyframes (`index`, read when the request allows a copy
-    /// as the fallback) and the source's video to copy, when the source suits one; the fixed
-    /// timeline (and an encoded fallback) otherwise, with the reason logged.
+    /// The timeline and the source's video to copy from [`plan::source_copy`] when the request
+    /// allowed a copy (`index` was read), else the fixed timeline; why not is logged.
     fn copy_timeline(
         input: &Path,
         media: &probe::MediaInfo,
@@ -422,29 +417,7 @@ impl EngineHandle {
         fixed: Timeline,
     ) -> (Timeline, Option<SourceCopy>) {
         let Some(index) = index else { return (fixed, None) };
-        let chosen = || {
-            if media.video_codec != "h264" {
-                return Err(format!("the source's video is {}, not H.264", media.video_codec));
-            }
-            let index = index.map_err(|e| e.message)?;
-            if index.rotation.rem_euclid(360) != 0 {
-                return Err(format!(
-                    "the source is shown rotated {} degrees (MPEG-TS has no place for that)",
-                    index.rotation
-                ));
-            }
-            let codecs = index.playable_avc().ok_or("the source's H.264 profile is not 8-bit 4:2:0")?;
-            let cut = fixed.cut_at(&index.times)?;
-            let mut sizes = vec![0u32; cut.count() as usize];
-            for (&t, &bytes) in index.times.iter().zip(&index.gop_bytes) {
-                let k = cut.segment_at(t) as usize;
-                sizes[k] = sizes[k].saturating_add(bytes.min(u32::MAX as u64) as u32);
-            }
-            // MPEG-TS packets and PES headers add a few percent to the bare video.
-            let peak_bitrate = (playlist::peak_bitrate(&cut, &sizes).unwrap_or(0) as f64 * TS_OVERHEAD) as u64;
-            Ok((cut, SourceCopy { codecs, peak_bitrate }))
-        };
-        match chosen() {
+        match index.map_err(|e| e.message).and_then(|index| plan::source_copy(media, &index, &fixed)) {
             Ok((cut, copy)) => {
                 tracing::info!(source = %input.display(), segments = cut.count(), "segments follow the source's keyframes: the fallback is a stream copy");
                 (cut, Some(copy))

@@ -1321,7 +1321,7 @@ impl Job {
                     if self.plan.stream_copy {
                         // The copy's last segment is whole only if ffmpeg ended well.
                         match exit {
-                            Exit::Success => self.dir.complete_copied(None),
+                            Exit::Success => self.dir.temp_segments().into_iter().for_each(|k| self.dir.complete_copied(k)),
                             _ => self.dir.remove_partials(false),
                         }
                     }
@@ -1376,8 +1376,12 @@ impl Job {
     fn on_file_event(&self, path: &Path) {
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
         if self.plan.stream_copy {
+            // The muxer begins segment k only after closing k-1 (a killed run's leftovers are
+            // removed), so k-1 is complete.
             if let Some(k) = name.strip_suffix(".tmp").and_then(|n| self.dir.parse_segment_name(n)) {
-                self.dir.complete_copied(Some(k));
+                if k > 0 {
+                    self.dir.complete_copied(k - 1);
+                }
                 return;
             }
         }

@@ -3,6 +3,7 @@
 
 use crate::config::{Backend, Codec};
 use crate::error::{Error, Result};
+use crate::keyframes::Keyframes;
 use crate::playlist::Timeline;
 use crate::probe::{input_url, AudioStream, MediaInfo};
 use std::ffi::OsString;
@@ -129,6 +130,34 @@ pub struct SourceCopy {
     pub peak_bitrate: u64,
 }
 
+/// What MPEG-TS adds to a stream's bytes: 4 header bytes in every 188, PES headers and clock
+/// references, with room to spare.
+const TS_OVERHEAD: f64 = 1.05;
+
+/// The fixed timeline cut at the source's keyframes, and the source's video as a rung copies
+/// it, when the source suits a copy; why not otherwise.
+pub fn source_copy(
+    media: &MediaInfo,
+    index: &Keyframes,
+    fixed: &Timeline,
+) -> std::result::Result<(Timeline, SourceCopy), String> {
+    if media.video_codec != "h264" {
+        return Err(format!("the source's video is {}, not H.264", media.video_codec));
+    }
+    if index.rotation.rem_euclid(360) != 0 {
+        return Err(format!("the source is shown rotated {} degrees (MPEG-TS has no place for that)", index.rotation));
+    }
+    let codecs = index.playable_avc().ok_or("the source's H.264 profile is not 8-bit 4:2:0")?;
+    let cut = fixed.cut_at(&index.times)?;
+    let mut sizes = vec![0u32; cut.count() as usize];
+    for (&t, &bytes) in index.times.iter().zip(&index.gop_bytes) {
+        let k = cut.segment_at(t) as usize;
+        sizes[k] = sizes[k].saturating_add(bytes.min(u32::MAX as u64) as u32);
+    }
+    let peak_bitrate = (crate::playlist::peak_bitrate(&cut, &sizes).unwrap_or(0) as f64 * TS_OVERHEAD) as u64;
+    Ok((cut, SourceCopy { codecs, peak_bitrate }))
+}
+
 /// How far (seconds) an option is nudged off a keyframe cut to keep or skip the frame on it:
 /// half a millisecond, less than any frame lasts.
 const CUT_NUDGE: f64 = 0.0005;
@@ -192,6 +221,11 @@ impl EncodePlan {
     /// Segment container of this plan.
     pub fn container(&self) -> Container {
         Container::for_codec(self.profile.codec)
+    }
+
+    /// The source's video this plan copies, if it is a copy.
+    fn copied(&self) -> Option<&SourceCopy> {
+        self.source_copy.as_ref().filter(|_| self.stream_copy)
     }
 
     fn ten_bit(&self) -> bool {
@@ -353,7 +387,7 @@ impl EncodePlan {
     fn forced_keyframes(&self, first: u32, end: u32) -> String {
         let t = &self.timeline;
         if t.cuts.is_some() {
-            return (first + 1..end).map(|k| t.start_arg(k, 0.0)).collect::<Vec<_>>().join(",");
+            return self.cuts_within(first, end).join(",");
         }
         let s = t.segment_seconds;
         let shift = if first == 0 { s - t.first_seconds.clamp(1, s) } else { 0 };
@@ -364,15 +398,20 @@ impl EncodePlan {
         }
     }
 
+    /// The cuts inside a run over segments `first..end` (where its segments after the first
+    /// begin), as ffmpeg is told them.
+    fn cuts_within(&self, first: u32, end: u32) -> Vec<String> {
+        (first + 1..end).map(|k| self.timeline.start_arg(k, 0.0)).collect()
+    }
+
     /// The muxer of a copy: the segment muxer cuts at the first keyframe on or after each cut
     /// (the hls muxer would cut at every keyframe past its interval). It writes each segment
     /// under a `.tmp` name in place; the job renames one once the next is begun.
     fn copy_muxer_args(&self, first: u32, end: u32) -> Vec<OsString> {
-        let t = &self.timeline;
-        let mut times: Vec<String> = (first + 1..end).map(|k| t.start_arg(k, 0.0)).collect();
+        let mut times = self.cuts_within(first, end);
         if times.is_empty() {
             // Without a list the muxer would cut every 2 s.
-            times.push(format!("{:.6}", t.duration + 1.0));
+            times.push(format!("{:.6}", self.timeline.duration + 1.0));
         }
         let mut a = Vec::new();
         push(&mut a, &["-f", "segment", "-segment_format", "mpegts"]);
@@ -533,8 +572,8 @@ impl EncodePlan {
     /// RFC 6381 codec string for `EXT-X-STREAM-INF:CODECS`.
     pub fn codecs(&self) -> String {
         let Profile { codec, height, .. } = self.profile;
-        let video = match (codec, &self.source_copy) {
-            (_, Some(copy)) if self.stream_copy => copy.codecs.clone(),
+        let video = match (codec, self.copied()) {
+            (_, Some(copy)) => copy.codecs.clone(),
             // x264's ultrafast gives up CABAC and 8x8 transforms: the stream is then
             // Constrained Baseline (profile 66, constraint flags 0 and 1), whatever -profile says.
             (Codec::H264, _)
@@ -566,8 +605,8 @@ impl EncodePlan {
     /// more); the uncapped upscale gets the typical rate, scaled for presets that compress
     /// less. Audio: what a copy of the source's AAC or our re-encode may take.
     pub fn bandwidth(&self) -> u64 {
-        let video = match (self.bitrate_cap, &self.source_copy) {
-            (_, Some(copy)) if self.stream_copy => copy.peak_bitrate,
+        let video = match (self.bitrate_cap, self.copied()) {
+            (_, Some(copy)) => copy.peak_bitrate,
             (Some(cap), _) => 2 * cap,
             (None, _) => {
                 let factor = match self.preset() {

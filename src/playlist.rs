@@ -77,8 +77,8 @@ impl Timeline {
     /// Length of segment `k`, seconds.
     pub fn duration_of(&self, k: u32) -> f64 {
         if self.cuts.is_some() {
-            let end = if k + 1 < self.count() { self.start(k + 1) } else { self.duration };
-            return (end - self.start(k)).max(0.001);
+            // The start after the last segment is the duration.
+            return (self.start(k + 1) - self.start(k)).max(0.001);
         }
         let nominal = if k == 0 { self.first() } else { self.segment_seconds } as f64;
         if k + 1 < self.count() {

@@ -115,18 +115,21 @@ impl JobDir {
         found.sort_unstable();
         found
     }
-    /// Renames the `.tmp` segments a copy run wrote (the segment muxer writes them in place) to
-    /// their complete names: those below `begun`, the segment it has begun since (which it
-    /// began only after closing them), or all of them once the run ended well.
-    pub fn complete_copied(&self, begun: Option<u32>) {
-        let Ok(entries) = std::fs::read_dir(&self.path) else { return };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Some(k) = name.strip_suffix(".tmp").and_then(|n| self.parse_segment_name(n)) else { continue };
-            if begun.is_none_or(|b| k < b) {
-                let _ = std::fs::rename(e.path(), self.segment(k));
-            }
-        }
+    /// Gives segment `k`, which a copy run wrote in place under a `.tmp` name (the segment
+    /// muxer has no temp files), its complete name, if it is there.
+    pub fn complete_copied(&self, k: u32) {
+        let segment = self.segment(k);
+        let mut tmp = segment.clone().into_os_string();
+        tmp.push(".tmp");
+        let _ = std::fs::rename(tmp, segment);
+    }
+    /// Segments written under a `.tmp` name (a copy run's, or a killed ffmpeg's).
+    pub fn temp_segments(&self) -> Vec<u32> {
+        let Ok(entries) = std::fs::read_dir(&self.path) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter_map(|e| self.parse_segment_name(e.file_name().to_string_lossy().strip_suffix(".tmp")?))
+            .collect()
     }
     /// Removes what a killed ffmpeg leaves behind: half-written `.tmp` segments and playlists
     /// (and, with `partial_writes`, our own unfinished atomic writes: only while no write runs).

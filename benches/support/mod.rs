@@ -1,7 +1,7 @@
 //! What the benchmarks share: generated sources, the engine config, and the table rows.
 #![allow(dead_code)]
 
-use jellyscale::{Backend, Config};
+use jellyscale::{Backend, Codec, Config, StreamRequest};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -51,5 +51,19 @@ pub fn config(dir: &Path) -> Config {
         backend: Backend::Cpu,
         segment_seconds: 4,
         ..Config::default()
+    }
+}
+
+/// A request to upscale `input` to H.264 with the config's defaults.
+pub fn request(input: &Path, copy_fallback: bool) -> StreamRequest {
+    StreamRequest {
+        input: input.to_path_buf(),
+        codec: Codec::H264,
+        scale: None,
+        max_height: None,
+        audio_stream: None,
+        start_segment: None,
+        media: None,
+        copy_fallback,
     }
 }
