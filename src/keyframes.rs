@@ -55,14 +55,14 @@ fn avc_profile(dump: &str) -> Option<(u8, u8, u8)> {
     (bytes.get(sps)? & 0x1f == 7).then(|| Some((*bytes.get(sps + 1)?, *bytes.get(sps + 2)?, *bytes.get(sps + 3)?)))?
 }
 
-/// Parses `ffprobe -show_data -show_entries stream=extradata:packet=pts_time,size,flags:format=start_time
-/// -of compact=p=1:nk=0` output for one video stream (packets in file order).
+/// Parses what [`scan`]'s two ffprobe passes print for one video stream, one after the other
+/// (`-of compact=p=1:nk=0`: packets in file order, the format's start time, the stream's
+/// extradata dump and rotation).
 pub fn parse(text: &str) -> Result<Keyframes> {
     let mut packets: Vec<(f64, u64, bool)> = Vec::new();
     let (mut start, mut profile, mut rotation) = (0.0, (0, 0, 0), 0);
     for line in text.lines() {
-        let mut fields = line.split('|');
-        let section = fields.next().unwrap_or("");
+        let section = line.split('|').next().unwrap_or("");
         let value = |key: &str| line.split('|').find_map(|f| f.strip_prefix(key)?.strip_prefix('='));
         match section {
             "packet" => {
