@@ -71,7 +71,8 @@ public sealed record StreamRequest
     /// <summary>
     /// Gets a value indicating whether the player decodes the source's H.264 itself: the fallback
     /// variant is then a copy of the source when its keyframes allow (every variant's segments are
-    /// cut at them), and the engine reads the whole file once, before the first segment, to find them.
+    /// cut at them), and the engine reads the whole file once to find them, waiting for that read
+    /// before the first segment for at most its <c>keyframe_read_seconds</c> (3 s).
     /// </summary>
     public bool CopyFallback { get; init; }
 }
