@@ -3,12 +3,13 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::inspect::Inspector;
-use crate::plan::{Container, EncodePlan};
-use crate::playlist::Timeline;
+use crate::plan::EncodePlan;
 use crate::process::{self, Exit};
 use crate::progress::ProgressParser;
 use crate::segments::SegmentSet;
 use crate::store::{JobDir, Manifest};
+use crate::timeline::Container;
+use crate::timeline::Timeline;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -297,14 +298,14 @@ impl Live {
                 self.sizes[k as usize] = size_u32(bytes);
             }
         }
-        self.peak = crate::playlist::peak_bitrate(t, &self.sizes);
+        self.peak = crate::timeline::peak_bitrate(t, &self.sizes);
     }
 
     /// Segment sizes from a finished file's piece offsets (an fMP4 init section first).
     fn sizes_from_offsets(&mut self, t: &Timeline, offsets: &[u64], has_init_piece: bool) {
         let skip = usize::from(has_init_piece);
         self.sizes = offsets.windows(2).skip(skip).map(|w| size_u32(w[1] - w[0])).collect();
-        self.peak = crate::playlist::peak_bitrate(t, &self.sizes);
+        self.peak = crate::timeline::peak_bitrate(t, &self.sizes);
     }
 
     /// No viewer asked anything for `idle` and none is waiting.
@@ -465,7 +466,7 @@ impl Job {
                 rung_seen: None,
                 last_request: None,
                 adaptations: VecDeque::new(),
-                peak: crate::playlist::peak_bitrate(&timeline, &sizes),
+                peak: crate::timeline::peak_bitrate(&timeline, &sizes),
                 sizes,
             }),
             playlist: Mutex::new(None),

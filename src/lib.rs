@@ -19,6 +19,7 @@ pub mod progress;
 pub mod segments;
 pub mod server;
 pub mod store;
+pub mod timeline;
 
 pub use config::{Backend, Codec, Config, StreamRequest};
 pub use engine::Engine;

@@ -4,8 +4,8 @@
 use crate::config::{Backend, Codec};
 use crate::error::{Error, Result};
 use crate::keyframes::Keyframes;
-use crate::playlist::Timeline;
 use crate::probe::{input_url, AudioStream, MediaInfo};
+use crate::timeline::{Container, Timeline};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -20,40 +20,6 @@ pub struct Profile {
     pub height: u32,
     /// Output bit depth (8, or 10 for HEVC from a 10-bit source).
     pub bit_depth: u32,
-}
-
-/// How segments are packaged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Container {
-    /// MPEG-TS segments (`.ts`).
-    Ts,
-    /// Fragmented MP4 segments (`.m4s`) after an init section.
-    Mp4,
-}
-
-impl Container {
-    /// The container a codec's segments use: HEVC needs fMP4 (`hvc1`) for Apple players.
-    pub fn for_codec(codec: Codec) -> Container {
-        match codec {
-            Codec::H264 => Container::Ts,
-            Codec::Hevc => Container::Mp4,
-        }
-    }
-    /// Segment file extension.
-    pub fn segment_ext(self) -> &'static str {
-        match self {
-            Container::Ts => "ts",
-            Container::Mp4 => "m4s",
-        }
-    }
-    /// Extension of the finished file: the segments back to back are a valid file of this type.
-    pub fn final_ext(self) -> &'static str {
-        match self {
-            Container::Ts => "ts",
-            Container::Mp4 => "mp4",
-        }
-    }
 }
 
 /// The output size for a source: `scale` times larger, capped at `max_height`, aspect kept, even
@@ -154,7 +120,7 @@ pub fn source_copy(
         let k = cut.segment_at(t) as usize;
         sizes[k] = sizes[k].saturating_add(bytes.min(u32::MAX as u64) as u32);
     }
-    let peak_bitrate = (crate::playlist::peak_bitrate(&cut, &sizes).unwrap_or(0) as f64 * TS_OVERHEAD) as u64;
+    let peak_bitrate = (crate::timeline::peak_bitrate(&cut, &sizes).unwrap_or(0) as f64 * TS_OVERHEAD) as u64;
     Ok((cut, SourceCopy { codecs, peak_bitrate }))
 }
 

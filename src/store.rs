@@ -4,7 +4,7 @@
 //! writes them under a `.tmp` name and renames), `init.mp4` (fMP4 only), `ffmpeg-*.log`.
 
 use crate::error::{Error, Result};
-use crate::plan::Container;
+use crate::timeline::Container;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use jellyscale::inspect::{Inspection, Inspector};
-use jellyscale::plan::Container;
-use jellyscale::playlist::Timeline;
+use jellyscale::timeline::Container;
+use jellyscale::timeline::Timeline;
 use jellyscale::{Codec, Engine, JobState};
 use std::path::{Path, PathBuf};
 use std::process::Command;

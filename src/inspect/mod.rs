@@ -8,8 +8,8 @@ mod mp4;
 mod sps;
 mod ts;
 
-use crate::plan::Container;
-use crate::playlist::Timeline;
+use crate::timeline::Container;
+use crate::timeline::Timeline;
 
 /// Video codec and picture size of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
