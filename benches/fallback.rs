@@ -26,10 +26,10 @@ fn children_cpu() -> f64 {
 }
 
 /// Runs a command to its end: (wall seconds, CPU seconds).
-fn timed(program: &Path, args: &[std::ffi::OsString]) -> (f64, f64) {
+fn timed(program: &Path, args: &[std::ffi::OsString], dir: &Path) -> (f64, f64) {
     let cpu = children_cpu();
     let t = Instant::now();
-    let ok = Command::new(program).args(args).stdout(Stdio::null()).status().expect("run").success();
+    let ok = Command::new(program).args(args).current_dir(dir).stdout(Stdio::null()).status().expect("run").success();
     assert!(ok, "{} failed", program.display());
     (t.elapsed().as_secs_f64(), children_cpu() - cpu)
 }
@@ -83,12 +83,11 @@ fn main() {
                 .map(Into::into)
                 .chain([source_url.clone()])
                 .collect();
-        plain_scan.push(timed(&ffprobe, &args).0);
+        plain_scan.push(timed(&ffprobe, &args, Path::new(".")).0);
 
         // The whole fallback rung: the copy, plain ffmpeg remuxing to HLS, the encoded fallback.
         let dir = at("copy");
-        let copy = jellyscale::plan::EncodePlan { out_dir: dir, ..copying.fallback() };
-        let (w, c) = timed(&ffmpeg, &copy.encode_args(0, None));
+        let (w, c) = timed(&ffmpeg, &copying.fallback().encode_args(0, None), &dir);
         copy_wall.push(w);
         copy_cpu.push(c);
         let remux = at("remux");
@@ -104,11 +103,10 @@ fn main() {
             .chain(["-hls_playlist_type", "vod", "-hls_segment_filename"].iter().map(Into::into))
             .chain([remux.join("seg_%05d.ts").into(), remux.join("main.m3u8").into()])
             .collect();
-        let (w, c) = timed(&ffmpeg, &args);
+        let (w, c) = timed(&ffmpeg, &args, &remux);
         remux_wall.push(w);
         remux_cpu.push(c);
-        let encoded = jellyscale::plan::EncodePlan { out_dir: at("encoded"), ..encoding.fallback() };
-        let (w, c) = timed(&ffmpeg, &encoded.encode_args(0, None));
+        let (w, c) = timed(&ffmpeg, &encoding.fallback().encode_args(0, None), &at("encoded"));
         enc_wall.push(w);
         enc_cpu.push(c);
 

@@ -18,12 +18,12 @@ const RUNS: usize = 7;
 /// its first segment, and total (`whole`), or killed once the first segment exists.
 fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32, whole: bool) -> (f64, f64) {
     std::fs::create_dir_all(out).unwrap();
-    let mut plan = engine.block_on(engine.plan(&request(input, false))).unwrap();
-    plan.out_dir = out.to_path_buf();
+    let plan = engine.block_on(engine.plan(&request(input, false))).unwrap();
     let first = out.join(format!("seg_{from:05}.ts"));
     let t = Instant::now();
     let mut child = Command::new(engine.ffmpeg())
         .args(plan.encode_args(from, None))
+        .current_dir(out)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -82,13 +82,13 @@ fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>, whole: bool) 
 /// ffmpeg runs, or by one run through the tee muxer.
 fn alternatives(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
     std::fs::create_dir_all(out).unwrap();
-    let mut plan = engine.block_on(engine.plan(&request(input, false))).unwrap();
-    plan.out_dir = out.to_path_buf();
+    let plan = engine.block_on(engine.plan(&request(input, false))).unwrap();
     let hls = plan.encode_args(0, None);
     let (w, h) = (plan.profile.width, plan.profile.height);
     let vf = format!("scale={w}:{h}:flags=lanczos,format=yuv420p");
     let t = Instant::now();
-    let a = Command::new(engine.ffmpeg()).args(&hls).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let a =
+        Command::new(engine.ffmpeg()).args(&hls).current_dir(out).stdout(std::process::Stdio::null()).spawn().unwrap();
     let b = Command::new(engine.ffmpeg())
         .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
         .arg(input)

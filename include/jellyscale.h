@@ -15,6 +15,12 @@
 #define JELLYSCALE_ABI_VERSION 1
 
 /*
+ Waits (segment waits and front-door requests together) pending at once, at most: far more
+ than any number of players, and a bound on what a misbehaving caller can pile up.
+ */
+#define JELLYSCALE_MAX_PENDING_WAITS 4096
+
+/*
  The result of every call. `JELLYSCALE_STATUS_OK` is success; any other value comes with the
  error JSON `{"code": "...", "message": "..."}` in the call's out-string, if it has one.
  Values are stable and never reused.
@@ -257,6 +263,27 @@ JellyscaleStatus jellyscale_playlist(struct JellyscaleEngine *engine,
                                      char **out_m3u8);
 
 /*
+ Deletes finished files and job folders by age and total size, as `options_json` says
+ (`{"max_age_days": n, "max_total_bytes": n}`, each absent or 0 for no limit): first what is
+ older than the age limit, then the oldest until the total fits. Jobs at work (queued,
+ running, finalizing, or with a viewer in the last hour) are kept and still count; deleted
+ jobs are forgotten. `*out_json` receives `{"deleted": [paths], "freed_bytes": n}`.
+
+ Ownership: `engine` and `options_json` are borrowed for the call. `*out_json` receives the
+ result JSON on success, the error JSON otherwise; either is owned by the caller: free it with
+ `jellyscale_string_free` exactly once.
+
+ Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8, malformed JSON, unknown field), `IO`.
+
+ # Safety
+ `engine` is NULL or live; `options_json` is NULL or a NUL-terminated string; `out_json` is
+ NULL or writable.
+ */
+JellyscaleStatus jellyscale_cleanup(struct JellyscaleEngine *engine,
+                                    const char *options_json,
+                                    char **out_json);
+
+/*
  Sets (or, with NULL, clears) the process-wide log callback. The first call installs the
  library's global `tracing` subscriber; if the process already has one, logs go there instead.
  Once this returns, the previous callback is no longer called.
@@ -268,6 +295,46 @@ JellyscaleStatus jellyscale_playlist(struct JellyscaleEngine *engine,
  `callback` is NULL or may be called with `user_data` from any thread, concurrently.
  */
 void jellyscale_set_log_callback(JellyscaleLogCallback callback, void *user_data);
+
+/*
+ Answers a request for `path` inside job `job_id`'s stream, as an HTTP server sends it:
+ `master.m3u8`, `main.m3u8`, `init.mp4`, `N.ts`/`N.m4s` and `status`, and the same files of
+ its cheaper rungs under `lower/` and `fallback/`. `uri_query` goes onto every playlist URI
+ (as `jellyscale_playlist` does); `range` is the request's Range header or NULL. A segment or
+ init section not made yet is waited for at most `timeout_ms` (a request far from the encoder
+ moves it there). Returns at once; `callback` fires exactly once, from an engine thread (or
+ from `jellyscale_engine_free` with `SHUTTING_DOWN`), with:
+
+ - `OK` and `{"http_status": 200, "mime", "cache_control", "body"}` for a playlist or status;
+ - `OK` and `{"http_status": 200|206, "mime", "fd", "offset", "length", "total",
+   "content_range"}` for a file: send `length` bytes from `offset` of the open file
+   descriptor `fd` (`total` is the resource's length; `content_range` is set for 206).
+   The descriptor is owned by the caller: close it exactly once;
+ - `OK` and `{"http_status": 416, "total", "content_range"}` for a Range outside the file;
+ - an error status and the error JSON `{"code", "message", "http_status"}`: 404 unknown
+   path, job or segment, 503 not ready in time, 410 cancelled or shutting down, 500 a failed
+   job.
+
+ Ownership: `engine`, `job_id`, `path`, `uri_query` and `range` are borrowed for the call.
+ `callback` and `user_data` must stay valid until the callback fires; the library never
+ dereferences `user_data`.
+
+ Errors (returned, callback not fired): `INVALID_ARGUMENT` (NULL argument other than
+ `uri_query` and `range`, bad UTF-8), `BUSY` (too many requests and waits pending),
+ `SHUTTING_DOWN`.
+
+ # Safety
+ `engine` is NULL or live; the strings are NULL or NUL-terminated; `callback` may be called
+ with `user_data` from any thread.
+ */
+JellyscaleStatus jellyscale_request(struct JellyscaleEngine *engine,
+                                    const char *job_id,
+                                    const char *path,
+                                    const char *uri_query,
+                                    const char *range,
+                                    uint32_t timeout_ms,
+                                    JellyscaleSegmentCallback callback,
+                                    void *user_data);
 
 /*
  Frees a string returned by any jellyscale function.

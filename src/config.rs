@@ -198,6 +198,12 @@ pub struct StreamRequest {
 }
 
 impl StreamRequest {
+    /// Whether the source's keyframes are worth reading for a copying fallback: asked for, H.264
+    /// output, and no description that rules a copy out.
+    pub fn wants_copy(&self) -> bool {
+        self.copy_fallback && self.codec == Codec::H264 && self.media.as_ref().is_none_or(|m| m.video_codec == "h264")
+    }
+
     /// Parses a request JSON and checks its ranges.
     pub fn from_json(text: &str) -> Result<StreamRequest> {
         let req: StreamRequest = serde_json::from_str(text).map_err(|e| Error::invalid(format!("request: {e}")))?;

@@ -30,6 +30,20 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// The HTTP status of an error, the one table every server uses: unknown things are 404, a
+    /// wait that ran out or a full queue is 503 (the player retries), a cancelled job or an
+    /// engine that stops is 410, anything else 500.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::NotFound | ErrorCode::InvalidArgument => 404,
+            ErrorCode::Timeout | ErrorCode::Busy => 503,
+            ErrorCode::Cancelled | ErrorCode::ShuttingDown => 410,
+            _ => 500,
+        }
+    }
+}
+
 /// An engine error: a code plus a message meant for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
@@ -70,6 +84,12 @@ impl Error {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self)
             .unwrap_or_else(|_| r#"{"code":"internal","message":"error not serializable"}"#.to_owned())
+    }
+
+    /// [`Error::to_json`] with the HTTP status a server answers it with (`"http_status"`).
+    pub fn to_http_json(&self) -> String {
+        serde_json::json!({"code": self.code, "message": self.message, "http_status": self.code.http_status()})
+            .to_string()
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! The engine runs supervised ffmpeg upscaling jobs that write HLS segments while they encode,
 //! serves a full-length VOD playlist from the first second, restarts the encoder where a viewer
-//! seeks, and saves a verified final file. See DESIGN.md for the architecture.
+//! seeks, and saves a verified final file. The README's "How it works" describes the parts.
+#![warn(missing_docs, unreachable_pub)]
 
+pub mod caps;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -12,13 +14,15 @@ pub mod inspect;
 pub mod job;
 pub mod keyframes;
 pub mod plan;
-pub mod playlist;
+pub(crate) mod playlist;
 pub mod probe;
-pub mod process;
-pub mod progress;
-pub mod segments;
+pub(crate) mod process;
+pub(crate) mod progress;
+pub(crate) mod segments;
+#[cfg(feature = "http")]
 pub mod server;
-pub mod store;
+pub mod serving;
+pub(crate) mod store;
 pub mod timeline;
 
 pub use config::{Backend, Codec, Config, StreamRequest};

@@ -13,12 +13,23 @@ fn with_query(uri: &str, query: &str) -> String {
     }
 }
 
+/// Checks a query that goes onto every playlist URI: printable URI characters only (RFC 3986:
+/// unreserved, sub-delims, `%`, `:`, `@`, `/`, `?`), so nothing can break a playlist line or add
+/// one.
+pub(crate) fn check_query(query: &str) -> crate::error::Result<()> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%:@/?".contains(c);
+    match query.chars().find(|&c| !ok(c)) {
+        None => Ok(()),
+        Some(c) => Err(crate::error::Error::invalid(format!("uri_query holds {c:?}, which a URI query cannot"))),
+    }
+}
+
 /// Name of the fMP4 init section in the media playlist (relative).
-pub const INIT_URI: &str = "init.mp4";
+pub(crate) const INIT_URI: &str = "init.mp4";
 
 /// The full-length VOD media playlist: every segment listed from the start, ENDLIST present,
 /// `query` appended to every URI (authentication tokens travel that way).
-pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String {
+pub(crate) fn media_playlist(t: &Timeline, container: Container, query: &str) -> String {
     let count = t.count();
     let target = t.target_duration();
     let q = query.trim_start_matches('?');
@@ -54,7 +65,7 @@ pub fn media_playlist(t: &Timeline, container: Container, query: &str) -> String
 
 /// One variant of a master playlist.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Variant {
+pub(crate) struct Variant {
     /// Peak bitrate estimate, bits/s.
     pub bandwidth: u64,
     /// Width in pixels.
@@ -69,7 +80,7 @@ pub struct Variant {
 
 /// A master playlist listing `variants` in order (players start with the first), `query`
 /// appended to every URI.
-pub fn master_playlist(variants: &[Variant], container: Container, query: &str) -> String {
+pub(crate) fn master_playlist(variants: &[Variant], container: Container, query: &str) -> String {
     // fMP4 segments need version 7 (EXT-X-MAP in a media playlist without I-frames-only).
     let version = if container == Container::Mp4 { 7 } else { 3 };
     let mut out = format!("#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-INDEPENDENT-SEGMENTS\n");
@@ -96,6 +107,14 @@ mod tests {
         let t = Timeline { duration: 10.0, segment_seconds: 4, first_seconds: 4, fps: 24.0, cuts: None };
         let p = media_playlist(&t, Container::Ts, "?ApiKey=abc&PlaySessionId=1");
         insta::assert_snapshot!(p);
+    }
+
+    #[test]
+    fn a_query_that_could_break_a_line_is_refused() {
+        assert!(check_query("?ApiKey=abc&PlaySessionId=1%20x").is_ok());
+        for bad in ["a\nb", "a\r", "a b", "a\"b", "a#b", "é"] {
+            assert!(check_query(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

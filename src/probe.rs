@@ -240,18 +240,22 @@ pub(crate) async fn run_ffprobe(
     path: &Path,
     timeout_seconds: u64,
 ) -> std::result::Result<String, String> {
-    let run = tokio::process::Command::new(ffprobe)
-        .args(["-v", "error"])
-        .args(args)
-        .arg(input_url(path))
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(timeout_seconds), run)
-        .await
-        .map_err(|_| format!("ffprobe timed out after {timeout_seconds} s"))?
-        .map_err(|e| format!("cannot run ffprobe {}: {e}", ffprobe.display()))?;
-    if !out.status.success() {
+    let mut argv: Vec<std::ffi::OsString> = ["-v", "error"].iter().chain(args).map(Into::into).collect();
+    argv.push(input_url(path));
+    let out =
+        crate::process::Spawn::new(ffprobe, &argv).output(Duration::from_secs(timeout_seconds)).await.map_err(|e| {
+            match e {
+                crate::process::RunError::TimedOut(_) => format!("ffprobe timed out after {timeout_seconds} s"),
+                crate::process::RunError::Start(e) => format!("cannot run ffprobe {}: {e}", ffprobe.display()),
+            }
+        })?;
+    // A host that reaps our children (.NET as PID 1) leaves the status unknown: judge by output.
+    let failed = match out.exit {
+        crate::process::Exit::Success => false,
+        crate::process::Exit::Unknown => out.stdout.is_empty(),
+        crate::process::Exit::Failed(_) => true,
+    };
+    if failed {
         let why = String::from_utf8_lossy(&out.stderr);
         return Err(why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("unknown error").to_owned());
     }

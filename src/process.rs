@@ -12,7 +12,7 @@ use std::process::{ExitStatus, Stdio};
 
 /// A running child in its own process group.
 #[derive(Debug)]
-pub struct Child {
+pub(crate) struct Child {
     inner: tokio::process::Child,
     pgid: i32,
     exited: bool,
@@ -20,7 +20,7 @@ pub struct Child {
 
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// Exit status 0.
     Success,
     /// Any other status or a signal; the code when there was one.
@@ -39,38 +39,145 @@ impl From<std::io::Result<ExitStatus>> for Exit {
     }
 }
 
-/// Spawns `program args` with stdin closed, in a new process group, killed with its parent,
-/// at CPU priority `nice` (0 normal, up to 19 for background work).
-pub fn spawn(program: &Path, args: &[OsString], stdout: Stdio, stderr: Stdio, nice: i32) -> std::io::Result<Child> {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).stdin(Stdio::null()).stdout(stdout).stderr(stderr).process_group(0);
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // Best effort: a lower priority that cannot be set is not worth failing the run.
-            if nice > 0 {
-                libc::setpriority(libc::PRIO_PROCESS, 0, nice);
-            }
-            Ok(())
-        });
+/// How to start a child: program and arguments, where, its output, its CPU priority.
+#[derive(Debug)]
+pub(crate) struct Spawn<'a> {
+    program: &'a Path,
+    args: &'a [OsString],
+    dir: Option<&'a Path>,
+    stdout: Stdio,
+    stderr: Stdio,
+    nice: i32,
+}
+
+impl<'a> Spawn<'a> {
+    /// `program args` with stdin closed, output discarded, normal priority, in our folder.
+    pub(crate) fn new(program: &'a Path, args: &'a [OsString]) -> Self {
+        Spawn { program, args, dir: None, stdout: Stdio::null(), stderr: Stdio::null(), nice: 0 }
     }
-    let inner = cmd.spawn()?;
-    let pgid = inner.id().map(|p| p as i32).unwrap_or(0);
-    Ok(Child { inner, pgid, exited: false })
+    /// Runs it inside `dir` (ffmpeg is told its output names relative to its job's folder).
+    pub(crate) fn dir(mut self, dir: &'a Path) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+    /// Where its stdout goes.
+    pub(crate) fn stdout(mut self, stdout: Stdio) -> Self {
+        self.stdout = stdout;
+        self
+    }
+    /// Where its stderr goes.
+    pub(crate) fn stderr(mut self, stderr: Stdio) -> Self {
+        self.stderr = stderr;
+        self
+    }
+    /// CPU priority relative to ours: 0 the same, more for background work (niceness is
+    /// capped at 19). Relative, so an engine that runs niced itself still puts background work
+    /// below its viewers' encoders.
+    pub(crate) fn nice(mut self, nice: i32) -> Self {
+        self.nice = nice;
+        self
+    }
+
+    /// Starts it in a new process group, killed with its parent.
+    pub(crate) fn spawn(self) -> std::io::Result<Child> {
+        let mut cmd = tokio::process::Command::new(self.program);
+        cmd.args(self.args).stdin(Stdio::null()).stdout(self.stdout).stderr(self.stderr).process_group(0);
+        if let Some(dir) = self.dir {
+            cmd.current_dir(dir);
+        }
+        let nice = self.nice;
+        // SAFETY: prctl and setpriority are async-signal-safe and touch no memory of the parent.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // Best effort: a lower priority that cannot be set is not worth failing the run.
+                if nice > 0 {
+                    libc::nice(nice);
+                }
+                Ok(())
+            });
+        }
+        let inner = cmd.spawn()?;
+        let pgid = inner.id().map(|p| p as i32).unwrap_or(0);
+        Ok(Child { inner, pgid, exited: false })
+    }
+
+    /// Runs it to its end and collects stdout and stderr, bounded by `timeout`: past it (or when
+    /// the future is dropped) the whole group is killed.
+    pub(crate) async fn output(self, timeout: std::time::Duration) -> std::result::Result<Output, RunError> {
+        let mut child = self.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(RunError::Start)?;
+        let (mut out, mut err) = (child.inner.stdout.take(), child.inner.stderr.take());
+        let run = async {
+            use tokio::io::AsyncReadExt;
+            let (mut o, mut e) = (Vec::new(), Vec::new());
+            let read_out = async {
+                if let Some(s) = out.as_mut() {
+                    let _ = s.read_to_end(&mut o).await;
+                }
+            };
+            let read_err = async {
+                if let Some(s) = err.as_mut() {
+                    let _ = s.read_to_end(&mut e).await;
+                }
+            };
+            tokio::join!(read_out, read_err);
+            let exit = child.wait().await;
+            Output { exit, stdout: o, stderr: e }
+        };
+        tokio::time::timeout(timeout, run).await.map_err(|_| RunError::TimedOut(timeout))
+    }
+}
+
+/// What a child run to its end left.
+#[derive(Debug)]
+pub(crate) struct Output {
+    /// How it ended.
+    pub exit: Exit,
+    /// Everything it wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// Why a child run to its end gave no output.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunError {
+    /// It could not be started.
+    #[error("cannot start: {0}")]
+    Start(std::io::Error),
+    /// It ran past its time and was killed.
+    #[error("timed out after {} s", .0.as_secs())]
+    TimedOut(std::time::Duration),
+}
+
+/// This process's own niceness.
+pub(crate) fn own_nice() -> i32 {
+    // SAFETY: getpriority only reads its arguments; -1 is a valid niceness, hence errno.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let n = libc::getpriority(libc::PRIO_PROCESS, 0);
+        if n == -1 && *libc::__errno_location() != 0 {
+            0
+        } else {
+            n
+        }
+    }
 }
 
 impl Child {
     /// The child's stdout, once.
-    pub fn take_stdout(&mut self) -> Option<tokio::process::ChildStdout> {
+    pub(crate) fn take_stdout(&mut self) -> Option<tokio::process::ChildStdout> {
         self.inner.stdout.take()
     }
 
-    /// Waits for the child to end. Safe to call again after it returned.
-    pub async fn wait(&mut self) -> Exit {
+    /// Waits for the child to end, then kills what is left of its group (a wrapper script's
+    /// ffmpeg must not outlive it). Safe to call again after it returned.
+    pub(crate) async fn wait(&mut self) -> Exit {
         let exit = Exit::from(self.inner.wait().await);
+        // The group id stays reserved while any member lives, so this reaches only our members.
+        self.kill_group();
         self.exited = true;
         exit
     }
@@ -78,7 +185,7 @@ impl Child {
     /// Sends SIGKILL to the whole group. A killed ffmpeg never renames its half-written
     /// segment into place, so everything with a final name stays trustworthy (a graceful stop
     /// would flush a short segment under a final name).
-    pub fn kill_group(&self) {
+    pub(crate) fn kill_group(&self) {
         if self.pgid > 0 && !self.exited {
             let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.pgid), nix::sys::signal::Signal::SIGKILL);
         }
@@ -87,24 +194,25 @@ impl Child {
     /// Stops (`SIGSTOP`) or continues (`SIGCONT`) the whole group. A stopped ffmpeg keeps its
     /// files as they are: complete segments stay complete, the one in progress stays under its
     /// temp name, so a later kill or continue is as safe as ever.
-    pub fn suspend(&self, stop: bool) {
+    pub(crate) fn suspend(&self, stop: bool) {
         if self.pgid > 0 && !self.exited {
             let signal = if stop { nix::sys::signal::Signal::SIGSTOP } else { nix::sys::signal::Signal::SIGCONT };
             let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.pgid), signal);
         }
     }
 
-    /// Changes the CPU priority of the whole group; false when not allowed (raising priority
-    /// back needs CAP_SYS_NICE) or already gone.
-    pub fn set_nice(&self, nice: i32) -> bool {
+    /// Changes the CPU priority of the whole group to `nice` relative to ours; false when not
+    /// allowed (raising priority back needs CAP_SYS_NICE) or already gone.
+    pub(crate) fn set_nice(&self, nice: i32) -> bool {
+        let absolute = (own_nice() + nice).clamp(-20, 19);
         // SAFETY: setpriority only reads its arguments.
         self.pgid > 0
             && !self.exited
-            && unsafe { libc::setpriority(libc::PRIO_PGRP, self.pgid as libc::id_t, nice) } == 0
+            && unsafe { libc::setpriority(libc::PRIO_PGRP, self.pgid as libc::id_t, absolute) } == 0
     }
 
     /// Kills the group and reaps the child.
-    pub async fn kill(&mut self) -> Exit {
+    pub(crate) async fn kill(&mut self) -> Exit {
         self.kill_group();
         self.wait().await
     }
@@ -131,7 +239,7 @@ mod tests {
     #[tokio::test]
     async fn kill_reaches_grandchildren_in_the_group() {
         let args: Vec<OsString> = vec!["-c".into(), "sleep 30 & echo $!; wait".into()];
-        let mut child = spawn(Path::new("/bin/sh"), &args, Stdio::piped(), Stdio::null(), 0).unwrap();
+        let mut child = Spawn::new(Path::new("/bin/sh"), &args).stdout(Stdio::piped()).spawn().unwrap();
         let mut out = child.take_stdout().unwrap();
         let mut buf = [0u8; 32];
         let n = tokio::io::AsyncReadExt::read(&mut out, &mut buf).await.unwrap();
@@ -159,7 +267,7 @@ mod tests {
     #[tokio::test]
     async fn suspend_stops_and_continues_and_a_stopped_child_can_be_killed() {
         let args: Vec<OsString> = vec!["30".into()];
-        let mut child = spawn(Path::new("/bin/sleep"), &args, Stdio::null(), Stdio::null(), 0).unwrap();
+        let mut child = Spawn::new(Path::new("/bin/sleep"), &args).spawn().unwrap();
         let pid = child.pgid;
         child.suspend(true);
         let wait_for = |want: char| async move {
@@ -182,9 +290,9 @@ mod tests {
 
     #[tokio::test]
     async fn exit_codes_are_reported() {
-        let ok = spawn(Path::new("/bin/true"), &[], Stdio::null(), Stdio::null(), 0).unwrap().wait().await;
+        let ok = Spawn::new(Path::new("/bin/true"), &[]).spawn().unwrap().wait().await;
         assert_eq!(ok, Exit::Success);
-        let bad = spawn(Path::new("/bin/false"), &[], Stdio::null(), Stdio::null(), 0).unwrap().wait().await;
+        let bad = Spawn::new(Path::new("/bin/false"), &[]).spawn().unwrap().wait().await;
         assert_eq!(bad, Exit::Failed(Some(1)));
     }
 }

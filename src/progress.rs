@@ -3,7 +3,7 @@
 
 /// One finished progress block.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// Frames encoded so far in this run.
     pub frame: u64,
     /// Encoding frames per second.
@@ -18,13 +18,13 @@ pub struct Progress {
 
 /// Accumulates lines into [`Progress`] blocks; tolerant of junk and `N/A` values.
 #[derive(Debug, Default)]
-pub struct ProgressParser {
+pub(crate) struct ProgressParser {
     current: Progress,
 }
 
 impl ProgressParser {
     /// Feeds one line; returns a block when the line closes one.
-    pub fn feed(&mut self, line: &str) -> Option<Progress> {
+    pub(crate) fn feed(&mut self, line: &str) -> Option<Progress> {
         let (key, value) = line.trim().split_once('=')?;
         let value = value.trim();
         match key.trim() {

@@ -2,34 +2,30 @@
 
 /// Ready flags for every segment of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentSet {
+pub(crate) struct SegmentSet {
     ready: Vec<bool>,
     count_ready: u32,
 }
 
 impl SegmentSet {
     /// All `count` segments missing.
-    pub fn new(count: u32) -> Self {
+    pub(crate) fn new(count: u32) -> Self {
         SegmentSet { ready: vec![false; count as usize], count_ready: 0 }
     }
     /// Number of segments in the timeline.
-    pub fn len(&self) -> u32 {
+    fn len(&self) -> u32 {
         self.ready.len() as u32
     }
-    /// True when the timeline has no segments.
-    pub fn is_empty(&self) -> bool {
-        self.ready.is_empty()
-    }
     /// Number of ready segments.
-    pub fn ready_count(&self) -> u32 {
+    pub(crate) fn ready_count(&self) -> u32 {
         self.count_ready
     }
     /// Whether segment `k` is ready (false when out of range).
-    pub fn is_ready(&self, k: u32) -> bool {
+    pub(crate) fn is_ready(&self, k: u32) -> bool {
         self.ready.get(k as usize).copied().unwrap_or(false)
     }
     /// Marks `k` ready; returns whether it was new.
-    pub fn mark(&mut self, k: u32) -> bool {
+    pub(crate) fn mark(&mut self, k: u32) -> bool {
         match self.ready.get_mut(k as usize) {
             Some(r) if !*r => {
                 *r = true;
@@ -39,21 +35,17 @@ impl SegmentSet {
             _ => false,
         }
     }
-    /// True when every segment is ready.
-    pub fn complete(&self) -> bool {
-        self.count_ready == self.len()
-    }
     /// First missing segment at or after `from`, wrapping around to fill earlier gaps.
-    pub fn next_missing(&self, from: u32) -> Option<u32> {
+    pub(crate) fn next_missing(&self, from: u32) -> Option<u32> {
         let n = self.len();
         (from..n).chain(0..from.min(n)).find(|&k| !self.is_ready(k))
     }
     /// First ready segment after `k`, which bounds a run that fills the gap at `k`.
-    pub fn next_ready_after(&self, k: u32) -> Option<u32> {
+    pub(crate) fn next_ready_after(&self, k: u32) -> Option<u32> {
         (k + 1..self.len()).find(|&j| self.is_ready(j))
     }
     /// Ready segments as inclusive `[first, last]` ranges.
-    pub fn ranges(&self) -> Vec<[u32; 2]> {
+    pub(crate) fn ranges(&self) -> Vec<[u32; 2]> {
         let mut out: Vec<[u32; 2]> = Vec::new();
         for k in (0..self.len()).filter(|&k| self.is_ready(k)) {
             match out.last_mut() {
@@ -82,6 +74,5 @@ mod tests {
         assert_eq!(s.next_missing(6), Some(6));
         assert_eq!(s.next_missing(7), Some(3));
         assert_eq!(s.next_ready_after(3), Some(5));
-        assert!(!s.complete());
     }
 }

@@ -10,23 +10,215 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new one, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile_in(dir, path)?;
     tmp.1.write_all(bytes).and_then(|_| tmp.1.sync_all()).map_err(|e| Error::io("cannot write", &tmp.0, e))?;
     std::fs::rename(&tmp.0, path).map_err(|e| Error::io("cannot rename into", path, e))
 }
 
-fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
+/// A new temp file beside `target`: a random name, created exclusively (never an existing file
+/// or a planted link), readable by this user only.
+pub(crate) fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.partial", rand::random::<u64>()));
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
+    let tmp = dir.join(format!(".{name}.{:016x}.partial", rand::random::<u64>()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .map_err(|e| Error::io("cannot create", &tmp, e))?;
     Ok((tmp, file))
+}
+
+/// The cache folder's own files.
+pub(crate) mod cache_files {
+    /// The lock one engine holds on the cache folder.
+    pub(crate) const LOCK: &str = ".lock";
+    /// The salt of job ids (private: ids must not be guessable).
+    pub(crate) const SALT: &str = ".salt";
+    /// `auto`'s backend choice for the configured ffmpeg.
+    pub(crate) const CAPS: &str = ".caps.json";
+}
+
+/// Creates the cache folder private to this user (job ids name its folders), and the folder for
+/// finished files.
+pub(crate) fn prepare_folders(cache_dir: &Path, final_dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [cache_dir, final_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    }
+    std::fs::set_permissions(cache_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("cannot make private", cache_dir, e))
+}
+
+/// Takes the cache folder's lock file, so a second engine on the same folder refuses instead
+/// of two of them writing the same segments.
+pub(crate) fn lock_cache(cache_dir: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let path = cache_dir.join(cache_files::LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open", &path, e))?;
+    // SAFETY: flock on a descriptor we own; released when the file is closed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(Error::new(
+            crate::ErrorCode::Busy,
+            format!("cache folder {} is in use by another engine", cache_dir.display()),
+        ));
+    }
+    Ok(file)
+}
+
+/// The salt of this cache's job ids, made once (readable by this user only).
+pub(crate) fn load_salt(cache_dir: &Path) -> Result<[u8; 16]> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = cache_dir.join(cache_files::SALT);
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(salt) = <[u8; 16]>::try_from(bytes.as_slice()) {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            return Ok(salt);
+        }
+    }
+    let salt: [u8; 16] = rand::random();
+    write_atomic(&path, &salt)?;
+    Ok(std::fs::read(&path).ok().and_then(|b| b.try_into().ok()).unwrap_or(salt))
+}
+
+/// The names of the files inside a job's folder, spelled in this one place: the job reads them
+/// and ffmpeg is told them (relative: every run is started inside the folder).
+pub(crate) mod names {
+    use crate::timeline::Container;
+
+    /// Complete segment `k`.
+    pub(crate) fn segment(k: u32, container: Container) -> String {
+        format!("seg_{k:05}.{}", container.segment_ext())
+    }
+    /// The pattern ffmpeg numbers segments with (`%05d`, as [`segment`] spells them).
+    pub(crate) fn segment_pattern(container: Container) -> String {
+        format!("seg_%05d.{}", container.segment_ext())
+    }
+    /// The segment muxer writes in place: a copy run's segments get [`segment`]'s name only
+    /// once complete.
+    pub(crate) const COPY_PATTERN: &str = "seg_%05d.ts.tmp";
+    /// Suffix of a file being written (ffmpeg's temp files, a copy run's segment in progress).
+    pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+    /// The playlist ffmpeg keeps for the run that starts at `first` (never served).
+    pub(crate) fn run_playlist(first: u32) -> String {
+        format!("run_{first}.m3u8")
+    }
+    /// The fMP4 init section written by the run that starts at `first`.
+    pub(crate) fn run_init(first: u32) -> String {
+        format!("init_{first}.mp4")
+    }
+    /// A run's own playlist or init section (what [`run_playlist`] and [`run_init`] name).
+    pub(crate) fn is_run_file(name: &str) -> bool {
+        (name.starts_with("run_") && name.ends_with(".m3u8")) || (name.starts_with("init_") && name.ends_with(".mp4"))
+    }
+    /// The fMP4 init section every segment is served with.
+    pub(crate) const INIT: &str = "init.mp4";
+    /// ffmpeg's stderr for the run that started at `first`.
+    pub(crate) fn log(first: u32) -> String {
+        format!("ffmpeg-{first}.log")
+    }
+    /// The manifest.
+    pub(crate) const MANIFEST: &str = "job.json";
+
+    /// Segment index of a file name, if it is a complete segment of this container.
+    pub(crate) fn parse_segment(name: &str, container: Container) -> Option<u32> {
+        let rest = name.strip_prefix("seg_")?.strip_suffix(container.segment_ext())?.strip_suffix('.')?;
+        (rest.len() == 5 && rest.bytes().all(|b| b.is_ascii_digit())).then(|| rest.parse().ok())?
+    }
+}
+
+/// A finished file or a job folder that cleanup may delete.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Stored {
+    /// Its path.
+    pub(crate) path: PathBuf,
+    /// Its size (a folder: the sum of its files).
+    pub(crate) bytes: u64,
+    /// Its last change (a folder: its newest file's).
+    pub(crate) modified: std::time::SystemTime,
+}
+
+/// What cleanup deletes: everything older than `max_age`, then the oldest until the total fits
+/// `max_bytes`; protected entries (jobs in use) are never chosen but count toward the size.
+/// Oldest first.
+pub(crate) fn select_for_cleanup(
+    mut entries: Vec<Stored>,
+    protected: impl Fn(&Stored) -> bool,
+    now: std::time::SystemTime,
+    max_age: Option<std::time::Duration>,
+    max_bytes: Option<u64>,
+) -> Vec<Stored> {
+    entries.sort_by_key(|e| e.modified);
+    let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+    let mut chosen = Vec::new();
+    for e in entries {
+        if protected(&e) {
+            continue;
+        }
+        let too_old = max_age.is_some_and(|age| now.duration_since(e.modified).is_ok_and(|d| d > age));
+        let over_budget = max_bytes.is_some_and(|max| total > max);
+        if too_old || over_budget {
+            total -= e.bytes;
+            chosen.push(e);
+        }
+    }
+    chosen
+}
+
+/// What is stored: every file in `final_dir` and every job folder in `cache_dir`.
+pub(crate) fn stored(cache_dir: &Path, final_dir: &Path) -> Vec<Stored> {
+    fn walk(path: &Path, bytes: &mut u64, newest: &mut std::time::SystemTime) {
+        let Ok(entries) = std::fs::read_dir(path) else { return };
+        for e in entries.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                walk(&e.path(), bytes, newest);
+            } else {
+                *bytes += m.len();
+                *newest = (*newest).max(m.modified().unwrap_or(std::time::UNIX_EPOCH));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(final_dir).into_iter().flatten().flatten() {
+        if let Some(m) = e.metadata().ok().filter(|m| m.is_file()) {
+            out.push(Stored {
+                path: e.path(),
+                bytes: m.len(),
+                modified: m.modified().unwrap_or(std::time::UNIX_EPOCH),
+            });
+        }
+    }
+    for e in std::fs::read_dir(cache_dir).into_iter().flatten().flatten() {
+        let is_job = e.file_name().len() == 32 && e.metadata().is_ok_and(|m| m.is_dir());
+        if is_job && e.path() != final_dir {
+            let (mut bytes, mut newest) = (0, e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH));
+            walk(&e.path(), &mut bytes, &mut newest);
+            out.push(Stored { path: e.path(), bytes, modified: newest });
+        }
+    }
+    out
+}
+
+/// Deletes a stored entry (a folder with everything in it).
+pub(crate) fn delete(entry: &Stored) -> Result<()> {
+    let result =
+        if entry.path.is_dir() { std::fs::remove_dir_all(&entry.path) } else { std::fs::remove_file(&entry.path) };
+    result.map_err(|e| Error::io("cannot delete", &entry.path, e))
 }
 
 /// What `job.json` records: enough to recognise the job after a restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Source path.
     pub input: PathBuf,
     /// The request that made the job, so it can be planned again after a restart.
@@ -58,7 +250,7 @@ pub struct Manifest {
 
 /// A job's working folder.
 #[derive(Debug, Clone)]
-pub struct JobDir {
+pub(crate) struct JobDir {
     /// The folder.
     pub path: PathBuf,
     /// Segment container.
@@ -66,47 +258,37 @@ pub struct JobDir {
 }
 
 impl JobDir {
-    /// Creates the folder if needed.
-    pub fn create(path: PathBuf, container: Container) -> Result<JobDir> {
-        std::fs::create_dir_all(&path).map_err(|e| Error::io("cannot create job folder", &path, e))?;
-        Ok(JobDir { path, container })
-    }
     /// Path of complete segment `k`.
-    pub fn segment(&self, k: u32) -> PathBuf {
-        self.path.join(format!("seg_{k:05}.{}", self.container.segment_ext()))
+    pub(crate) fn segment(&self, k: u32) -> PathBuf {
+        self.path.join(names::segment(k, self.container))
     }
     /// Segment index of a file name written by ffmpeg, if it is a complete segment.
-    pub fn parse_segment_name(&self, name: &str) -> Option<u32> {
-        let rest = name.strip_prefix("seg_")?.strip_suffix(self.container.segment_ext())?.strip_suffix('.')?;
-        (rest.len() == 5 && rest.bytes().all(|b| b.is_ascii_digit())).then(|| rest.parse().ok())?
+    pub(crate) fn parse_segment_name(&self, name: &str) -> Option<u32> {
+        names::parse_segment(name, self.container)
     }
     /// The fMP4 init section every segment is served with.
-    pub fn init(&self) -> PathBuf {
-        self.path.join("init.mp4")
-    }
-    /// The init section written by the run that started at `first`.
-    pub fn run_init(&self, first: u32) -> PathBuf {
-        self.path.join(format!("init_{first}.mp4"))
+    pub(crate) fn init(&self) -> PathBuf {
+        self.path.join(names::INIT)
     }
     /// ffmpeg's stderr for the run that started at `first`.
-    pub fn log(&self, first: u32) -> PathBuf {
-        self.path.join(format!("ffmpeg-{first}.log"))
+    pub(crate) fn log(&self, first: u32) -> PathBuf {
+        self.path.join(names::log(first))
     }
     /// The manifest.
-    pub fn manifest_path(&self) -> PathBuf {
-        self.path.join("job.json")
+    pub(crate) fn manifest_path(&self) -> PathBuf {
+        self.path.join(names::MANIFEST)
     }
     /// Reads the manifest, if there is a readable one.
-    pub fn read_manifest(&self) -> Option<Manifest> {
+    pub(crate) fn read_manifest(&self) -> Option<Manifest> {
         serde_json::from_slice(&std::fs::read(self.manifest_path()).ok()?).ok()
     }
     /// Writes the manifest atomically.
-    pub fn write_manifest(&self, m: &Manifest) -> Result<()> {
+    pub(crate) fn write_manifest(&self, m: &Manifest) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(m).map_err(|e| Error::new(crate::ErrorCode::Internal, e.to_string()))?;
         write_atomic(&self.manifest_path(), &bytes)
     }
     /// Complete segments on disk (indices below `count`).
-    pub fn scan_segments(&self, count: u32) -> Vec<u32> {
+    pub(crate) fn scan_segments(&self, count: u32) -> Vec<u32> {
         let Ok(entries) = std::fs::read_dir(&self.path) else { return Vec::new() };
         let mut found: Vec<u32> = entries
             .filter_map(|e| self.parse_segment_name(&e.ok()?.file_name().to_string_lossy()))
@@ -117,48 +299,47 @@ impl JobDir {
     }
     /// Gives segment `k`, which a copy run wrote in place under a `.tmp` name (the segment
     /// muxer has no temp files), its complete name, if it is there.
-    pub fn complete_copied(&self, k: u32) {
+    pub(crate) fn complete_copied(&self, k: u32) {
         let segment = self.segment(k);
         let mut tmp = segment.clone().into_os_string();
-        tmp.push(".tmp");
+        tmp.push(names::TEMP_SUFFIX);
         let _ = std::fs::rename(tmp, segment);
     }
     /// Segments written under a `.tmp` name (a copy run's, or a killed ffmpeg's).
-    pub fn temp_segments(&self) -> Vec<u32> {
+    pub(crate) fn temp_segments(&self) -> Vec<u32> {
         let Ok(entries) = std::fs::read_dir(&self.path) else { return Vec::new() };
         entries
             .flatten()
-            .filter_map(|e| self.parse_segment_name(e.file_name().to_string_lossy().strip_suffix(".tmp")?))
+            .filter_map(|e| self.parse_segment_name(e.file_name().to_string_lossy().strip_suffix(names::TEMP_SUFFIX)?))
             .collect()
     }
     /// Removes what a killed ffmpeg leaves behind: half-written `.tmp` segments and playlists
     /// (and, with `partial_writes`, our own unfinished atomic writes: only while no write runs).
-    pub fn remove_partials(&self, partial_writes: bool) {
+    pub(crate) fn remove_partials(&self, partial_writes: bool) {
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for e in entries.flatten() {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
-                if name.ends_with(".tmp") || partial_writes && name.ends_with(".partial") {
+                if name.ends_with(names::TEMP_SUFFIX) || partial_writes && name.ends_with(".partial") {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
     }
     /// Frees the segments and run files once the finished file holds them.
-    pub fn remove_segments(&self) {
+    pub(crate) fn remove_segments(&self) {
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for e in entries.flatten() {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
-                let is_run_file = name.starts_with("run_") || name.starts_with("init");
-                if self.parse_segment_name(&name).is_some() || is_run_file {
+                if self.parse_segment_name(&name).is_some() || names::is_run_file(&name) || name == names::INIT {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
     }
     /// Removes everything (a stale job whose source changed).
-    pub fn wipe(&self) {
+    pub(crate) fn wipe(&self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
@@ -175,6 +356,21 @@ mod tests {
         assert_eq!(d.parse_segment_name("seg_00007.ts.tmp"), None);
         assert_eq!(d.parse_segment_name("seg_7.ts"), None);
         assert_eq!(d.parse_segment_name("seg_00007.m4s"), None);
+    }
+
+    #[test]
+    fn cleanup_takes_the_too_old_then_the_oldest_over_budget_and_never_the_protected() {
+        let t = |s: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        let e = |name: &str, bytes, at| Stored { path: name.into(), bytes, modified: t(at) };
+        let all = vec![e("new", 10, 900), e("old", 10, 100), e("busy", 50, 50), e("mid", 40, 500)];
+        let names = |v: Vec<Stored>| v.into_iter().map(|s| s.path.to_string_lossy().into_owned()).collect::<Vec<_>>();
+        let day = std::time::Duration::from_secs(600);
+        let now = t(1000);
+        assert_eq!(names(select_for_cleanup(all.clone(), |_| false, now, Some(day), None)), ["busy", "old"]);
+        // 110 bytes, 60 allowed: "busy" (the oldest) stays, so "old" and "mid" go.
+        let busy = |s: &Stored| s.path == Path::new("busy");
+        assert_eq!(names(select_for_cleanup(all.clone(), busy, now, None, Some(60))), ["old", "mid"]);
+        assert!(select_for_cleanup(all, |_| false, now, None, None).is_empty(), "no limit, nothing goes");
     }
 
     #[test]

@@ -399,8 +399,14 @@ fn a_background_job_held_for_a_starved_viewer_continues_and_saves_a_verified_fil
     assert!(held.adaptations.iter().any(|a| a.contains("stopped")), "{:?}", held.adaptations);
     let stopped: Vec<u32> = ffmpeg_children(std::process::id(), &dir.path().join("cache").join(&background));
     assert_eq!(stopped.len(), 1);
-    let state = std::fs::read_to_string(format!("/proc/{}/stat", stopped[0])).unwrap();
-    assert!(state.rsplit(')').next().unwrap().trim_start().starts_with('T'), "ffmpeg not stopped: {state}");
+    // SIGSTOP lands when the kernel next schedules it: wait for the state (bounded), a loaded
+    // machine may show it in D or R first.
+    let stat = || std::fs::read_to_string(format!("/proc/{}/stat", stopped[0])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !stat().rsplit(')').next().unwrap().trim_start().starts_with('T') {
+        assert!(Instant::now() < deadline, "ffmpeg not stopped: {}", stat());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     std::thread::sleep(Duration::from_secs(2));
 
     // The viewer leaves: the held job continues and finishes a complete, verified file.

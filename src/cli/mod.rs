@@ -21,7 +21,7 @@ mod sample;
 mod watch;
 
 use clap::{Args, Parser, Subcommand};
-use jellyscale::engine::{check_backend, check_shader_support, GPU_BACKENDS};
+use jellyscale::caps::{check_backend, check_shader_support, resolve_tool, GPU_BACKENDS};
 use jellyscale::plan::display_args;
 use jellyscale::{Backend, Codec, Config, Engine, Error, StreamRequest};
 use std::path::PathBuf;
@@ -197,18 +197,21 @@ fn execute(command: Command) -> Result<(), Error> {
             serve(&engine, opts.request(input), &listen)
         }
         Command::Probe { input, opts } => {
-            let engine = Engine::new(Config { backend: Backend::Cpu, ..opts.config() })?;
-            let info = engine.block_on(jellyscale::probe::probe(engine.ffprobe(), &input))?;
+            let c = opts.config();
+            let ffmpeg = resolve_tool(c.ffmpeg_path.as_deref(), "ffmpeg", None)?;
+            let ffprobe = resolve_tool(c.ffprobe_path.as_deref(), "ffprobe", Some(&ffmpeg))?;
+            let info = runtime()?.block_on(jellyscale::probe::probe(&ffprobe, &input))?;
             say!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
             Ok(())
         }
         Command::Caps { opts } => caps(&opts),
         Command::Plan { input, opts, start_segment } => {
-            let engine = Engine::new(opts.config())?;
-            let mut plan = engine.block_on(engine.plan(&opts.request(input)))?;
-            plan.out_dir = engine.config().cache_dir.join("<job>");
+            let config = opts.config();
+            let plan = runtime()?.block_on(jellyscale::engine::plan_offline(&config, &opts.request(input)))?;
+            let ffmpeg = resolve_tool(config.ffmpeg_path.as_deref(), "ffmpeg", None)?;
             let first = start_segment.min(plan.timeline.count() - 1);
-            say!("{}", display_args(engine.ffmpeg(), &plan.encode_args(first, None)));
+            tell!("# writes its segments into the current folder; backend {:?}", plan.backend);
+            say!("{}", display_args(&ffmpeg, &plan.encode_args(first, None)));
             Ok(())
         }
     }
@@ -271,9 +274,18 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Er
     })
 }
 
+/// A small runtime for the commands that need no engine.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(jellyscale::ErrorCode::Internal, format!("cannot start runtime: {e}")))
+}
+
 fn caps(opts: &EngineOpts) -> Result<(), Error> {
-    let engine = Engine::new(Config { backend: Backend::Cpu, ..opts.config() })?;
-    let ffmpeg = engine.ffmpeg().to_path_buf();
+    let config = opts.config();
+    let ffmpeg = resolve_tool(config.ffmpeg_path.as_deref(), "ffmpeg", None)?;
+    let rt = runtime()?;
     let list = |flag: &str| -> String {
         std::process::Command::new(&ffmpeg)
             .args(["-hide_banner", flag])
@@ -288,11 +300,11 @@ fn caps(opts: &EngineOpts) -> Result<(), Error> {
     let wanted_encoders =
         ["libx264", "libx265", "h264_nvenc", "hevc_nvenc", "h264_vaapi", "hevc_vaapi", "h264_qsv", "hevc_qsv"];
     let wanted_filters = ["scale", "scale_cuda", "scale_npp", "scale_vaapi", "vpp_qsv", "libplacebo"];
-    let mut checks = vec![engine.block_on(check_backend(&ffmpeg, Backend::Cpu, &engine.config().vaapi_device))];
+    let mut checks = vec![rt.block_on(check_backend(&ffmpeg, Backend::Cpu, &config.vaapi_device))];
     for b in GPU_BACKENDS {
-        checks.push(engine.block_on(check_backend(&ffmpeg, b, &engine.config().vaapi_device)));
+        checks.push(rt.block_on(check_backend(&ffmpeg, b, &config.vaapi_device)));
     }
-    let (shader_works, shader_reason) = engine.block_on(check_shader_support(&ffmpeg));
+    let (shader_works, shader_reason) = rt.block_on(check_shader_support(&ffmpeg));
     let report = serde_json::json!({
         "ffmpeg": ffmpeg,
         "encoders": wanted_encoders.iter().map(|e| (e.to_string(), serde_json::Value::Bool(has(&encoders, e)))).collect::<serde_json::Map<_, _>>(),

@@ -149,3 +149,53 @@ pub unsafe extern "C" fn jellyscale_playlist(
         strings::set(out, engine.engine().playlist(id, query.unwrap_or(""))?)
     })
 }
+
+/// Options of `jellyscale_cleanup`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CleanupOptions {
+    /// Files and folders older than this many days go (absent or 0: no age limit).
+    #[serde(default)]
+    max_age_days: u32,
+    /// Then the oldest go until the total fits (absent or 0: no size limit).
+    #[serde(default)]
+    max_total_bytes: u64,
+}
+
+/// Deletes finished files and job folders by age and total size, as `options_json` says
+/// (`{"max_age_days": n, "max_total_bytes": n}`, each absent or 0 for no limit): first what is
+/// older than the age limit, then the oldest until the total fits. Jobs at work (queued,
+/// running, finalizing, or with a viewer in the last hour) are kept and still count; deleted
+/// jobs are forgotten. `*out_json` receives `{"deleted": [paths], "freed_bytes": n}`.
+///
+/// Ownership: `engine` and `options_json` are borrowed for the call. `*out_json` receives the
+/// result JSON on success, the error JSON otherwise; either is owned by the caller: free it with
+/// `jellyscale_string_free` exactly once.
+///
+/// Errors: `INVALID_ARGUMENT` (NULL argument, bad UTF-8, malformed JSON, unknown field), `IO`.
+///
+/// # Safety
+/// `engine` is NULL or live; `options_json` is NULL or a NUL-terminated string; `out_json` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn jellyscale_cleanup(
+    engine: *mut JellyscaleEngine,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> JellyscaleStatus {
+    call(out_json, || {
+        // SAFETY: per this function's contract.
+        let (engine, text, out) = unsafe {
+            (args::engine(engine)?, args::string(options_json, "options_json")?, args::out(out_json, "out_json")?)
+        };
+        let o: CleanupOptions =
+            serde_json::from_str(text).map_err(|e| crate::error::Error::invalid(format!("options: {e}")))?;
+        let day = std::time::Duration::from_secs(86_400);
+        let done = engine.engine().cleanup(
+            (o.max_age_days > 0).then(|| day * o.max_age_days),
+            (o.max_total_bytes > 0).then_some(o.max_total_bytes),
+            crate::engine::IN_USE,
+        )?;
+        strings::set(out, strings::json(&done)?)
+    })
+}

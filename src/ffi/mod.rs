@@ -20,6 +20,7 @@ mod engine;
 mod jobs;
 mod log;
 mod runtime;
+mod serving;
 mod status;
 mod strings;
 mod wait;
@@ -28,9 +29,11 @@ pub use engine::{
     jellyscale_abi_version, jellyscale_engine_free, jellyscale_engine_new, JellyscaleEngine, JELLYSCALE_ABI_VERSION,
 };
 pub use jobs::{
-    jellyscale_cancel, jellyscale_list_jobs, jellyscale_playlist, jellyscale_start_stream, jellyscale_status,
+    jellyscale_cancel, jellyscale_cleanup, jellyscale_list_jobs, jellyscale_playlist, jellyscale_start_stream,
+    jellyscale_status,
 };
 pub use log::{jellyscale_set_log_callback, JellyscaleLogCallback};
+pub use serving::jellyscale_request;
 pub use status::JellyscaleStatus;
 pub use strings::jellyscale_string_free;
-pub use wait::{jellyscale_wait_segment, JellyscaleSegmentCallback};
+pub use wait::{jellyscale_wait_segment, JellyscaleSegmentCallback, JELLYSCALE_MAX_PENDING_WAITS};

@@ -33,7 +33,7 @@ pub type JellyscaleSegmentCallback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, status: JellyscaleStatus, json: *const c_char)>;
 
 /// A callback with its user data, fired at most once (it is consumed).
-struct Callback {
+pub(crate) struct Callback {
     f: unsafe extern "C" fn(*mut c_void, JellyscaleStatus, *const c_char),
     user_data: *mut c_void,
 }
@@ -43,10 +43,20 @@ struct Callback {
 unsafe impl Send for Callback {}
 
 impl Callback {
-    fn fire(self, result: Result<SegmentInfo>) {
+    /// Wraps a C callback and its user data.
+    pub(crate) fn new(
+        f: unsafe extern "C" fn(*mut c_void, JellyscaleStatus, *const c_char),
+        user_data: *mut c_void,
+    ) -> Self {
+        Callback { f, user_data }
+    }
+
+    /// Fires with `OK` and the JSON `render` makes of the value, or the error's status and the
+    /// JSON `render_error` makes of it.
+    fn fire<T>(self, result: Result<T>, render: impl FnOnce(T) -> String, render_error: fn(&Error) -> String) {
         let (status, text) = match result {
-            Ok(info) => (JellyscaleStatus::Ok, segment_json(&info)),
-            Err(e) => (JellyscaleStatus::from(e.code), e.to_json()),
+            Ok(value) => (JellyscaleStatus::Ok, render(value)),
+            Err(e) => (JellyscaleStatus::from(e.code), render_error(&e)),
         };
         let text =
             CString::new(text).unwrap_or_else(|_| c"{\"code\":\"internal\",\"message\":\"NUL in result\"}".to_owned());
@@ -70,6 +80,11 @@ fn segment_json(info: &SegmentInfo) -> String {
     .to_string()
 }
 
+/// Waits (segment waits and front-door requests together) pending at once, at most: far more
+/// than any number of players, and a bound on what a misbehaving caller can pile up.
+pub const JELLYSCALE_MAX_PENDING_WAITS: usize = 4096;
+const MAX_PENDING: usize = JELLYSCALE_MAX_PENDING_WAITS;
+
 #[derive(Default)]
 struct Registry {
     closed: bool,
@@ -85,10 +100,15 @@ pub(crate) struct Waits {
 
 impl Waits {
     /// Registers a callback; refused once the engine is being freed.
-    fn register(self: &Arc<Self>, callback: Callback) -> Result<Ticket> {
+    pub(crate) fn register(self: &Arc<Self>, callback: Callback) -> Result<Ticket> {
         let mut r = self.registry.lock();
         if r.closed {
             return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
+        }
+        // Each pending wait holds a task and a callback: a caller that registers without end
+        // gets a clear refusal, not unbounded memory.
+        if r.pending.len() >= MAX_PENDING {
+            return Err(Error::new(ErrorCode::Busy, format!("{MAX_PENDING} waits already pending")));
         }
         r.next += 1;
         let id = r.next;
@@ -110,7 +130,11 @@ impl Waits {
         let mut pending = pending;
         pending.sort_by_key(|(id, _)| *id);
         for (_, callback) in pending {
-            callback.fire(Err(Error::new(ErrorCode::ShuttingDown, "engine freed while waiting")));
+            callback.fire(
+                Err::<(), _>(Error::new(ErrorCode::ShuttingDown, "engine freed while waiting")),
+                |_| String::new(),
+                Error::to_http_json,
+            );
         }
     }
 
@@ -123,15 +147,22 @@ impl Waits {
 
 /// The right to fire one registered callback. Completing fires it; dropping an uncompleted
 /// ticket (the task dropped at runtime shutdown, or a panic) fires it with an error.
-struct Ticket {
+pub(crate) struct Ticket {
     waits: Arc<Waits>,
     id: u64,
 }
 
 impl Ticket {
-    fn complete(self, result: Result<SegmentInfo>) {
+    /// Fires the callback with the outcome: a value rendered as JSON by `render`, an error as
+    /// its JSON by `render_error`.
+    pub(crate) fn complete<T>(
+        self,
+        result: Result<T>,
+        render: impl FnOnce(T) -> String,
+        render_error: fn(&Error) -> String,
+    ) {
         if let Some(callback) = self.waits.take(self.id) {
-            callback.fire(result);
+            callback.fire(result, render, render_error);
         }
     }
 }
@@ -144,7 +175,7 @@ impl Drop for Ticket {
             } else {
                 Error::new(ErrorCode::ShuttingDown, "engine is shutting down")
             };
-            callback.fire(Err(error));
+            callback.fire(Err::<(), _>(error), |_| String::new(), Error::to_http_json);
         }
     }
 }
@@ -182,11 +213,11 @@ pub unsafe extern "C" fn jellyscale_wait_segment(
         if index >= count {
             return Err(Error::not_found(format!("segment {index} is past the end ({count} segments)")));
         }
-        let ticket = engine.waits().register(Callback { f, user_data })?;
+        let ticket = engine.waits().register(Callback::new(f, user_data))?;
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         engine.engine().runtime().spawn(async move {
             let result = job.wait_segment(index, timeout).await;
-            ticket.complete(result);
+            ticket.complete(result, |info| segment_json(&info), Error::to_json);
         });
         Ok(())
     })

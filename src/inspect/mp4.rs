@@ -18,7 +18,7 @@ struct Track {
 
 /// Reads boxes as they stream past, one piece (segment) after another.
 #[derive(Default)]
-pub struct Reader {
+pub(super) struct Reader {
     /// The current top-level box so far: its header, and its body for `moov`/`moof`.
     buf: Vec<u8>,
     /// Bytes of a box being skipped that are still to come.
@@ -30,7 +30,7 @@ pub struct Reader {
 
 impl Reader {
     /// Takes the next bytes of the file.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), String> {
+    pub(super) fn feed(&mut self, mut data: &[u8]) -> Result<(), String> {
         loop {
             if self.skip > 0 {
                 if data.is_empty() {
@@ -80,7 +80,7 @@ impl Reader {
     }
 
     /// Ends a piece: it must end between boxes; returns the video time it covers.
-    pub fn end_piece(&mut self) -> Result<Option<Span>, String> {
+    pub(super) fn end_piece(&mut self) -> Result<Option<Span>, String> {
         if self.skip > 0 || !self.buf.is_empty() {
             return Err("it ends inside a box".into());
         }
@@ -92,7 +92,7 @@ impl Reader {
     }
 
     /// Codec and size, once the init section was read.
-    pub fn video(&self) -> Result<Video, String> {
+    pub(super) fn video(&self) -> Result<Video, String> {
         self.track.map(|t| t.video).ok_or_else(|| "no moov box with a video track".to_string())
     }
 

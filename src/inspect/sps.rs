@@ -75,7 +75,7 @@ fn checked_size(w: i64, h: i64) -> Result<(u32, u32), String> {
 }
 
 /// Width and height from an H.264 SPS NAL unit (header byte included).
-pub fn h264_size(nal: &[u8]) -> Result<(u32, u32), String> {
+pub(super) fn h264_size(nal: &[u8]) -> Result<(u32, u32), String> {
     let data = unescape(nal.get(1..).unwrap_or_default());
     let mut r = Bits { data: &data, pos: 0 };
     let profile_idc = r.bits(8)?;
@@ -148,7 +148,7 @@ fn skip_scaling_list(r: &mut Bits, size: u32) -> Result<(), String> {
 }
 
 /// Width and height from an HEVC SPS NAL unit (two header bytes included).
-pub fn hevc_size(nal: &[u8]) -> Result<(u32, u32), String> {
+pub(super) fn hevc_size(nal: &[u8]) -> Result<(u32, u32), String> {
     let data = unescape(nal.get(2..).unwrap_or_default());
     let mut r = Bits { data: &data, pos: 0 };
     r.skip(4); // sps_video_parameter_set_id

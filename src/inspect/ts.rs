@@ -12,7 +12,7 @@ const MAX_HEAD: usize = 1 << 20;
 
 /// Reads packets as they stream past, one piece (segment) after another.
 #[derive(Default)]
-pub struct Reader {
+pub(super) struct Reader {
     /// The bytes of a packet split across two feeds.
     partial: Vec<u8>,
     pmt_pid: Option<u16>,
@@ -31,7 +31,7 @@ pub struct Reader {
 
 impl Reader {
     /// Takes the next bytes of the file.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), String> {
+    pub(super) fn feed(&mut self, mut data: &[u8]) -> Result<(), String> {
         if !self.partial.is_empty() {
             let take = (PACKET - self.partial.len()).min(data.len());
             self.partial.extend_from_slice(&data[..take]);
@@ -51,7 +51,7 @@ impl Reader {
     }
 
     /// Ends a piece: it must hold whole packets; returns the video time it covers.
-    pub fn end_piece(&mut self) -> Result<Option<Span>, String> {
+    pub(super) fn end_piece(&mut self) -> Result<Option<Span>, String> {
         if !self.partial.is_empty() {
             return Err(format!("it ends inside a {PACKET}-byte packet"));
         }
@@ -66,7 +66,7 @@ impl Reader {
     }
 
     /// Codec and size, once the program table and a parameter set were read.
-    pub fn video(&self) -> Result<Video, String> {
+    pub(super) fn video(&self) -> Result<Video, String> {
         let codec = self.codec.ok_or("no H.264 or HEVC video stream in its program table")?;
         let (width, height) = self.size.ok_or("no sequence parameter set in its video stream")?;
         Ok(Video { codec, width, height })

@@ -338,6 +338,47 @@ int main(int argc, char **argv) {
     jellyscale_string_free(out);
     out = NULL;
 
+    st = jellyscale_playlist(engine, job, "api_key=a\r\n#EXT-X-ENDLIST", &out);
+    expect_error(st, JELLYSCALE_STATUS_INVALID_ARGUMENT, out, "invalid_argument", "playlist(query with CR/LF)");
+    out = NULL;
+
+    /* The front door: what a server sends for each path of the stream. */
+    {
+        Waiter w;
+        waiter_init(&w);
+        st = jellyscale_request(engine, job, "master.m3u8", "api_key=abc", NULL, 1000, on_segment, &w);
+        CHECK(st == JELLYSCALE_STATUS_OK && waiter_wait(&w, 30) && w.status == JELLYSCALE_STATUS_OK &&
+                  json_int(w.json, "http_status") == 200 && contains(w.json, "fallback/main.m3u8?api_key=abc") &&
+                  contains(w.json, "application/vnd.apple.mpegurl"),
+              "request(master.m3u8) -> 200 with the rungs and the query: %s", w.json);
+        waiter_destroy(&w);
+
+        waiter_init(&w);
+        st = jellyscale_request(engine, job, "0.ts", NULL, "bytes=0-187", 60000, on_segment, &w);
+        CHECK(st == JELLYSCALE_STATUS_OK && waiter_wait(&w, 90) && w.status == JELLYSCALE_STATUS_OK &&
+                  json_int(w.json, "http_status") == 206 && json_int(w.json, "length") == 188 &&
+                  contains(w.json, "\"content_range\":\"bytes 0-187/"),
+              "request(0.ts, bytes=0-187) -> 206, one TS packet: %s", w.json);
+        long fd = json_int(w.json, "fd");
+        unsigned char sync = 0;
+        CHECK(fd >= 0 && pread((int)fd, &sync, 1, json_int(w.json, "offset")) == 1 && sync == 0x47,
+              "the descriptor reads the segment's first TS packet (fd %ld)", fd);
+        if (fd >= 0) close((int)fd);
+        waiter_destroy(&w);
+
+        waiter_init(&w);
+        st = jellyscale_request(engine, job, "007.ts", NULL, NULL, 1000, on_segment, &w);
+        CHECK(st == JELLYSCALE_STATUS_OK && waiter_wait(&w, 30) && w.status == JELLYSCALE_STATUS_NOT_FOUND &&
+                  json_int(w.json, "http_status") == 404,
+              "request(007.ts) -> NOT_FOUND, 404: %s", w.json);
+        waiter_destroy(&w);
+
+        waiter_init(&w);
+        st = jellyscale_request(engine, job, NULL, NULL, NULL, 1000, on_segment, &w);
+        CHECK(st == JELLYSCALE_STATUS_INVALID_ARGUMENT && waiter_fired(&w) == 0, "request(NULL path) -> INVALID_ARGUMENT, no callback");
+        waiter_destroy(&w);
+    }
+
     st = jellyscale_list_jobs(engine, &out);
     CHECK(st == JELLYSCALE_STATUS_OK && out && out[0] == '[' && contains(out, job), "list_jobs has the job");
     jellyscale_string_free(out);

@@ -116,7 +116,8 @@ pub fn ffprobe_json(target: &str, entries: &str) -> serde_json::Value {
 }
 
 /// Pids of running (non-zombie) processes named `ffmpeg` whose parent is `parent` and whose
-/// command line mentions `marker` (tests run in parallel in one process).
+/// command line mentions `marker` or which run inside it (every encoder runs in its job's
+/// folder; tests run in parallel in one process).
 pub fn ffmpeg_children(parent: u32, marker: &Path) -> Vec<u32> {
     let marker = marker.to_string_lossy().into_owned();
     let mut out = Vec::new();
@@ -127,7 +128,8 @@ pub fn ffmpeg_children(parent: u32, marker: &Path) -> Vec<u32> {
         let comm = &stat[open + 1..close];
         let rest: Vec<&str> = stat[close + 1..].split_whitespace().collect();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let mentions = String::from_utf8_lossy(&cmdline).contains(&marker);
+        let inside = std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&marker));
+        let mentions = inside || String::from_utf8_lossy(&cmdline).contains(&marker);
         if comm == "ffmpeg"
             && mentions
             && rest.first() != Some(&"Z")

@@ -1,0 +1,499 @@
+//! The run supervisor: waits for a request or an encoder slot, starts each ffmpeg run inside
+//! the job's folder, follows its progress, its files and the control messages in one event
+//! loop, applies the policy (restart, stop, priority, adaptations), and ends runs so that no
+//! half-written segment ever gets a final name.
+
+use super::policy::{self, Adaptation};
+use super::{Control, Job, JobState, Role, Tools, Verdict};
+use crate::error::{Error, ErrorCode, Result};
+use crate::plan::EncodePlan;
+use crate::process::{self, Exit};
+use crate::progress::ProgressParser;
+use crate::segments::SegmentSet;
+use crate::timeline::Container;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+/// Runs that die without writing a segment before the job gives up.
+const MAX_FRUITLESS_RUNS: u32 = 2;
+
+enum RunEnd {
+    Exited(Exit),
+    Seek(u32),
+    /// A rung's run whose viewers went away.
+    Idle,
+    /// A run that gave its encoder slot to another job.
+    Yield,
+}
+
+impl Job {
+    /// Runs the job to its end. Saving the file waits for every one of `checks` (the manifest
+    /// written, a description confirmed); the first error among them fails the job instead.
+    pub(super) async fn drive(
+        self: Arc<Self>,
+        mut want: u32,
+        tools: Tools,
+        mut rx: mpsc::UnboundedReceiver<Control>,
+        checks: Vec<tokio::task::JoinHandle<Result<()>>>,
+    ) {
+        let mut result = self.encode_all(&mut want, &tools, &mut rx).await;
+        for check in checks {
+            if result.is_ok() {
+                result = check
+                    .await
+                    .unwrap_or_else(|e| Err(Error::new(ErrorCode::Internal, format!("checking panicked: {e}"))));
+            }
+        }
+        let result = match result {
+            Ok(()) => {
+                self.update(|l| {
+                    l.state = JobState::Finalizing;
+                    l.encoder.span = None;
+                });
+                let job = self.clone();
+                match tokio::task::spawn_blocking(move || job.assemble()).await {
+                    Ok(Ok(offsets)) => self.publish(offsets),
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(Error::new(ErrorCode::Internal, format!("assembling panicked: {e}"))),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(result);
+    }
+
+    /// Waits, paused, for a viewer's request (a rung between viewers, a job found on disk).
+    async fn wait_for_request(&self, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<u32> {
+        self.update(|l| {
+            l.state = JobState::Paused;
+            l.encoder.span = None;
+            l.progress.fps = 0.0;
+            l.progress.speed = 0.0;
+            l.viewers.requests = 0;
+        });
+        loop {
+            match rx.recv().await {
+                Some(Control::Seek(k)) => {
+                    self.update(|l| l.state = JobState::Queued);
+                    return Ok(k);
+                }
+                Some(Control::Stop(e)) => return Err(e),
+                None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while paused")),
+                Some(Control::Overtaken(_) | Control::Hold | Control::Yield) => {}
+            }
+        }
+    }
+
+    /// Waits in the queue for an encoder slot, following the viewer's requests meanwhile.
+    async fn acquire_slot(
+        &self,
+        want: &mut u32,
+        tools: &Tools,
+        rx: &mut mpsc::UnboundedReceiver<Control>,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        loop {
+            tokio::select! {
+                permit = tools.slots.clone().acquire_owned() => {
+                    return permit.map_err(|_| Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
+                }
+                msg = rx.recv() => match msg {
+                    Some(Control::Seek(k)) => *want = k,
+                    Some(Control::Stop(e)) => return Err(e),
+                    None => return Err(Error::new(ErrorCode::Cancelled, "cancelled while queued")),
+                    Some(Control::Overtaken(_) | Control::Hold | Control::Yield) => {}
+                },
+            }
+        }
+    }
+
+    async fn encode_all(&self, want: &mut u32, tools: &Tools, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<()> {
+        if self.state() == JobState::Paused {
+            *want = self.wait_for_request(rx).await?;
+        }
+        let on_demand = self.role.on_demand();
+        let mut permit = if on_demand { None } else { Some(self.acquire_slot(want, tools, rx).await?) };
+        let mut fruitless = 0;
+        // Runs at or after where a viewer last asked serve viewers; runs that go back to fill
+        // earlier gaps are background work and yield the CPU to them.
+        let mut viewer_from = *want;
+        loop {
+            let next = {
+                let l = self.live.lock();
+                // A rung only ever encodes forward from its viewer; gaps behind are nobody's.
+                l.output
+                    .segments
+                    .next_missing(*want)
+                    .filter(|&k| !on_demand || k >= *want)
+                    .map(|first| (first, l.output.segments.next_ready_after(first)))
+            };
+            let (first, end) = match next {
+                Some(run) => run,
+                None if on_demand => {
+                    *want = self.wait_for_request(rx).await?;
+                    viewer_from = *want;
+                    continue;
+                }
+                None => return Ok(()),
+            };
+            let before = self.live.lock().output.segments.ready_count();
+            match self.run_once(first, end, tools, rx, first < viewer_from).await? {
+                RunEnd::Seek(k) => {
+                    *want = k;
+                    viewer_from = k;
+                }
+                RunEnd::Idle => {
+                    *want = self.wait_for_request(rx).await?;
+                    viewer_from = *want;
+                }
+                RunEnd::Yield => {
+                    // Fair semaphore: the job queues behind the ones it yielded to.
+                    drop(permit.take());
+                    self.update(|l| l.state = JobState::Queued);
+                    *want = first;
+                    permit = Some(self.acquire_slot(want, tools, rx).await?);
+                }
+                RunEnd::Exited(exit) => {
+                    self.mark_existing();
+                    let l = self.live.lock();
+                    let filled =
+                        (first..end.unwrap_or(self.plan.timeline.count())).all(|k| l.output.segments.is_ready(k));
+                    let progressed = l.output.segments.ready_count() > before;
+                    drop(l);
+                    if filled {
+                        *want = end.unwrap_or(if on_demand { self.plan.timeline.count() } else { 0 });
+                        fruitless = 0;
+                        continue;
+                    }
+                    let reason = match exit {
+                        Exit::Failed(code) => format!("ffmpeg failed (exit {code:?}): {}", self.log_tail(first)),
+                        Exit::Success | Exit::Unknown => {
+                            return Err(Error::bad_input(format!(
+                                "the source ends early: ffmpeg stopped before segment {} of {} (truncated or corrupt file?)",
+                                self.live.lock().output.segments.next_missing(first).unwrap_or(first),
+                                self.plan.timeline.count()
+                            )))
+                        }
+                    };
+                    fruitless = if progressed { 0 } else { fruitless + 1 };
+                    if fruitless >= MAX_FRUITLESS_RUNS {
+                        return Err(Error::ffmpeg(reason));
+                    }
+                    tracing::warn!(job = %self.id, "retrying after {reason}");
+                    *want = first;
+                }
+            }
+        }
+    }
+
+    fn log_tail(&self, first: u32) -> String {
+        let text = std::fs::read_to_string(self.dir.log(first)).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).rev().take(2).collect();
+        if tail.is_empty() {
+            "no error output".to_owned()
+        } else {
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        }
+    }
+
+    /// Marks every complete segment on disk (a backstop for missed file events).
+    pub(super) fn mark_existing(&self) {
+        let found = self.dir.scan_segments(self.plan.timeline.count());
+        let new: Vec<u32> = {
+            let l = self.live.lock();
+            found.into_iter().filter(|&k| !l.output.segments.is_ready(k)).collect()
+        };
+        let sizes: Vec<(u32, u64)> =
+            new.into_iter().map(|k| (k, std::fs::metadata(self.dir.segment(k)).map_or(0, |m| m.len()))).collect();
+        let has_init = self.adopt_init();
+        self.update(|l| {
+            l.mark_ready(&self.plan.timeline, sizes);
+            l.output.has_init = has_init;
+        });
+    }
+
+    /// fMP4: the first run's init section becomes the job's; all runs encode alike.
+    fn adopt_init(&self) -> bool {
+        if self.dir.container != Container::Mp4 {
+            return false;
+        }
+        let init = self.dir.init();
+        if init.is_file() {
+            return true;
+        }
+        let Ok(entries) = std::fs::read_dir(&self.dir.path) else { return false };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("init_")
+                && crate::store::names::is_run_file(&name)
+                && std::fs::hard_link(e.path(), &init).is_ok()
+            {
+                return true;
+            }
+        }
+        init.is_file()
+    }
+
+    fn should_restart(&self, k: u32) -> bool {
+        policy::should_restart(&self.live.lock(), &self.plan.timeline, k)
+    }
+
+    /// Stops or continues the encoder when [`Job::wants_stop`] changed its mind.
+    fn apply_stop(&self, child: &process::Child, stopped: &mut bool, first: u32) {
+        let stop = policy::wants_stop(&self.live.lock(), &self.plan.timeline, self.role.on_demand(), first);
+        if stop != *stopped {
+            child.suspend(stop);
+            *stopped = stop;
+            self.update(|l| {
+                l.encoder.stopped = stop;
+                if l.encoder.hold || !self.role.on_demand() {
+                    let text =
+                        if stop { "encoder stopped: viewers of other jobs need the CPU" } else { "encoder continued" };
+                    self.note(l, text.to_owned());
+                }
+            });
+        }
+    }
+
+    /// Where an upscaled run from `first` restarts when a viewer of a cheaper rung is at `k`.
+    fn overtaken_restart(&self, k: u32, first: u32) -> Option<u32> {
+        (!self.role.on_demand()).then(|| policy::overtaken_restart(&self.live.lock(), &self.plan.timeline, k, first))?
+    }
+
+    /// Ends a run: its ffmpeg group is killed (so no partial segment gets a final name) and
+    /// every segment it completed is counted.
+    async fn end_run(&self, child: &mut process::Child) {
+        child.kill().await;
+        // Only one ffmpeg writes a job's folder: what it left half-written is garbage now (the
+        // manifest may be being written beside it).
+        self.dir.remove_partials(false);
+        self.mark_existing();
+    }
+
+    async fn run_once(
+        &self,
+        first: u32,
+        end: Option<u32>,
+        tools: &Tools,
+        rx: &mut mpsc::UnboundedReceiver<Control>,
+        gap_fill: bool,
+    ) -> Result<RunEnd> {
+        let on_demand = self.role.on_demand();
+        // Viewers get the CPU first: gap filling, and runs nobody has asked for lately, yield.
+        // A rung always serves a viewer who would otherwise wait.
+        let wanted_nice = || policy::wanted_nice(&self.live.lock(), on_demand, gap_fill, tools.viewer_idle);
+        let mut nice = wanted_nice();
+        // Faster presets are for keeping up with a viewer; background work keeps the
+        // configured quality.
+        let step = if nice == 0 && !on_demand { self.live.lock().encoder.speed_step } else { self.plan.speed_step };
+        let plan = EncodePlan { speed_step: step, ..self.plan.clone() };
+        let args = plan.encode_args(first, end);
+        // A rung's folder goes when its upscaled job is saved, and comes back on demand.
+        std::fs::create_dir_all(&self.dir.path).map_err(|e| Error::io("cannot create", &self.dir.path, e))?;
+        let log = std::fs::File::create(self.dir.log(first))
+            .map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
+        tracing::info!(job = %self.id, first, ?end, nice, "starting ffmpeg: {}", crate::plan::display_args(&tools.ffmpeg, &args));
+        let mut child = process::Spawn::new(&tools.ffmpeg, &args)
+            .dir(&self.dir.path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .nice(nice)
+            .spawn()
+            .map_err(|e| Error::ffmpeg(format!("cannot start {}: {e}", tools.ffmpeg.display())))?;
+        let (events_tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
+        let _watcher = watch_dir(&self.dir.path, events_tx);
+        let run_start = self.plan.timeline.start(first);
+        self.update(|l| {
+            l.state = JobState::Running;
+            l.encoder.span = Some((first, end));
+            l.progress.position = run_start;
+            l.encoder.background = nice > 0;
+            l.encoder.preset = plan.preset().to_owned();
+            // The new run's speed is measured afresh: the verdict must judge this preset.
+            l.progress.speed_avg = 0.0;
+            l.encoder.stopped = false;
+        });
+        let started = Instant::now();
+        let mut stopped = false;
+        let mut behind = 0;
+        let mut priority_check = tokio::time::interval(Duration::from_secs(1));
+        let mut lines = child.take_stdout().map(|s| tokio::io::BufReader::new(s).lines());
+        let mut parser = ProgressParser::default();
+        loop {
+            tokio::select! {
+                line = async { lines.as_mut().expect("guarded").next_line().await }, if lines.is_some() => match line {
+                    Ok(Some(line)) => if let Some(p) = parser.feed(&line) {
+                        self.update(|l| {
+                            l.progress.fps = p.fps;
+                            l.progress.speed = p.speed.unwrap_or(l.progress.speed);
+                            l.progress.speed_avg = if l.progress.speed_avg == 0.0 { l.progress.speed } else { 0.8 * l.progress.speed_avg + 0.2 * l.progress.speed };
+                            if let Some(t) = p.out_time { l.progress.position = run_start + t; }
+                        });
+                    },
+                    _ => lines = None,
+                },
+                Some(path) = events.recv() => {
+                    self.on_file_event(&path);
+                    // A rung stops as soon as it is far enough ahead, not at the next check.
+                    if on_demand {
+                        self.apply_stop(&child, &mut stopped, first);
+                    }
+                }
+                _ = priority_check.tick() => {
+                    let want = wanted_nice();
+                    if want != nice {
+                        if child.set_nice(want) {
+                            tracing::info!(job = %self.id, nice = want, "encoder priority changed");
+                            nice = want;
+                            self.update(|l| {
+                                l.encoder.background = want > 0;
+                                if want > 0 { l.encoder.speed_step = 0; }
+                            });
+                        } else if want < nice {
+                            // Raising priority back needs privileges: a new run starts at
+                            // normal priority where the viewer is.
+                            self.end_run(&mut child).await;
+                            let k = self.live.lock().viewers.at.unwrap_or(first);
+                            return Ok(RunEnd::Seek(k));
+                        }
+                    }
+                    self.apply_stop(&child, &mut stopped, first);
+                    if on_demand && self.live.lock().idle_for(policy::RUNG_IDLE) {
+                        self.end_run(&mut child).await;
+                        return Ok(RunEnd::Idle);
+                    }
+                    // Falling behind a viewer: first a faster preset, from where the run is.
+                    let falling = nice == 0
+                        && !on_demand
+                        && !stopped
+                        && self.verdict_of(&self.live.lock()) == Some(Verdict::FallingBehind);
+                    behind = if falling { behind + 1 } else { 0 };
+                    let lower = self.rungs.iter().find(|r| r.role == Role::Lower && r.state() == JobState::Paused);
+                    match policy::next_adaptation(behind, started.elapsed(), plan.faster().is_some(), lower.is_some()) {
+                        Some(Adaptation::FasterPreset) => {
+                            let faster = plan.faster().expect("checked");
+                            self.end_run(&mut child).await;
+                            let mut l = self.live.lock();
+                            let k = l.output.segments.next_missing(first).unwrap_or(first);
+                            let text = format!(
+                                "falling behind the viewer at {:.2}x real time: preset {} -> {} from segment {k}",
+                                l.progress.speed_avg, plan.preset(), faster.preset()
+                            );
+                            self.note(&mut l, text);
+                            l.encoder.speed_step = faster.speed_step;
+                            return Ok(RunEnd::Seek(k));
+                        }
+                        // No faster preset left: the lower target gets ahead of the viewer.
+                        Some(Adaptation::StartLower) => {
+                            let lower = lower.expect("checked");
+                            let mut l = self.live.lock();
+                            let k = l.viewers.at.unwrap_or(first);
+                            let p = &lower.plan.profile;
+                            self.note(&mut l, format!("no faster preset left: the lower target {}x{} starts at segment {k}", p.width, p.height));
+                            lower.prestart(k);
+                            behind = 0;
+                        }
+                        None => {}
+                    }
+                }
+                exit = child.wait() => {
+                    if self.plan.stream_copy {
+                        // The copy's last segment is whole only if ffmpeg ended well.
+                        match exit {
+                            Exit::Success => self.dir.temp_segments().into_iter().for_each(|k| self.dir.complete_copied(k)),
+                            _ => self.dir.remove_partials(false),
+                        }
+                    }
+                    return Ok(RunEnd::Exited(exit));
+                }
+                msg = rx.recv() => match msg {
+                    Some(Control::Seek(k)) => if self.should_restart(k) {
+                        tracing::info!(job = %self.id, from = first, to = k, "viewer seeked: restarting the encoder");
+                        self.end_run(&mut child).await;
+                        return Ok(RunEnd::Seek(k));
+                    },
+                    Some(Control::Overtaken(k)) => if let Some(to) = self.overtaken_restart(k, first) {
+                        self.end_run(&mut child).await;
+                        let mut l = self.live.lock();
+                        self.note(&mut l, format!("the viewer overtook the encoder at segment {k}: restarting it ahead, at {to}"));
+                        return Ok(RunEnd::Seek(to));
+                    },
+                    Some(Control::Hold) => priority_check.reset_immediately(),
+                    Some(Control::Yield) => if nice > 0 || self.far_ahead() {
+                        self.end_run(&mut child).await;
+                        let mut l = self.live.lock();
+                        self.note(&mut l, "gave its encoder slot to another job's viewer".to_owned());
+                        return Ok(RunEnd::Yield);
+                    },
+                    Some(Control::Stop(e)) => {
+                        self.end_run(&mut child).await;
+                        return Err(e);
+                    }
+                    None => {
+                        self.end_run(&mut child).await;
+                        return Err(Error::new(ErrorCode::Cancelled, "cancelled"));
+                    }
+                },
+            }
+        }
+    }
+
+    /// Frees an idle rung's segments once its upscaled job is saved; a later request makes them
+    /// again.
+    pub(super) fn discard_if_idle(&self) {
+        let mut l = self.live.lock();
+        if l.state == JobState::Paused {
+            // Under the lock: a request cannot start a run in the folder being removed.
+            self.dir.wipe();
+            l.output.segments = SegmentSet::new(self.plan.timeline.count());
+            l.output.sizes.fill(0);
+            l.output.peak = None;
+            l.output.has_init = false;
+        }
+    }
+
+    fn on_file_event(&self, path: &Path) {
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+        if self.plan.stream_copy {
+            // The muxer begins segment k only after closing k-1 (a killed run's leftovers are
+            // removed), so k-1 is complete.
+            if let Some(k) =
+                name.strip_suffix(crate::store::names::TEMP_SUFFIX).and_then(|n| self.dir.parse_segment_name(n))
+            {
+                if k > 0 {
+                    self.dir.complete_copied(k - 1);
+                }
+                return;
+            }
+        }
+        if let Some(k) = self.dir.parse_segment_name(&name) {
+            if let Some(meta) = std::fs::metadata(path).ok().filter(|m| m.is_file()) {
+                let has_init = self.adopt_init() || self.dir.container == Container::Ts;
+                self.update(|l| {
+                    l.mark_ready(&self.plan.timeline, [(k, meta.len())]);
+                    l.output.has_init = has_init;
+                });
+            }
+        }
+    }
+}
+
+/// Watches a folder for files appearing (ffmpeg renames each finished segment into place), so
+/// waiters wake when a segment lands instead of polling.
+fn watch_dir(dir: &Path, tx: mpsc::UnboundedSender<PathBuf>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut w = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev {
+            for p in ev.paths {
+                let _ = tx.send(p);
+            }
+        }
+    })
+    .ok()?;
+    w.watch(dir, notify::RecursiveMode::NonRecursive).ok()?;
+    Some(w)
+}

@@ -1,0 +1,445 @@
+//! The ffmpeg command line of one encoder run: input seek, decoder and filters per backend,
+//! encoder, forced keyframes on the timeline, audio, and the HLS or segment muxer. Output
+//! names come from [`crate::store::names`] and are relative: every run is started inside its
+//! job's folder.
+
+use super::signal::h264_level;
+use super::{EncodePlan, Profile};
+use crate::config::{Backend, Codec};
+use crate::probe::input_url;
+use crate::store::names;
+use crate::timeline::Container;
+use std::ffi::OsString;
+use std::path::Path;
+
+/// How far (seconds) an option is nudged off a keyframe cut to keep or skip the frame on it:
+/// half a millisecond, less than any frame lasts.
+const CUT_NUDGE: f64 = 0.0005;
+
+/// Escapes a value for a filter option inside a filter graph (two levels of ffmpeg escaping),
+/// so a path with `:`, `,`, quotes or brackets stays one value.
+pub fn escape_filter_value(value: &str) -> String {
+    let option_level: String =
+        value.chars().flat_map(|c| if matches!(c, '\\' | '\'' | ':') { vec!['\\', c] } else { vec![c] }).collect();
+    option_level
+        .chars()
+        .flat_map(|c| if matches!(c, '\\' | '\'' | ',' | ';' | '[' | ']') { vec!['\\', c] } else { vec![c] })
+        .collect()
+}
+
+pub(crate) fn push(args: &mut Vec<OsString>, items: &[&str]) {
+    args.extend(items.iter().map(OsString::from));
+}
+
+impl EncodePlan {
+    /// The ffmpeg arguments (without the program) for a run that starts at segment `first` and
+    /// stops before segment `end` (or at the end of the source), run inside the job's folder.
+    pub fn encode_args(&self, first: u32, end: Option<u32>) -> Vec<OsString> {
+        let t = &self.timeline;
+        let mut a: Vec<OsString> = Vec::new();
+        push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
+        if !self.stream_copy {
+            a.extend(self.hw_input_args());
+        }
+        if first > 0 {
+            // Input seek to an exact segment boundary: with -copyts the new run's timestamps
+            // continue the timeline, so its segments line up with those of earlier runs. A copy
+            // starts at the keyframe at or before the seek point: the one on the cut.
+            let nudge = if self.stream_copy { CUT_NUDGE } else { -CUT_NUDGE };
+            push(&mut a, &["-ss", &t.start_arg(first, nudge)]);
+        }
+        push(&mut a, &["-copyts", "-start_at_zero", "-i"]);
+        a.push(input_url(&self.input));
+        push(&mut a, &["-map", &format!("0:{}", self.media.video_index)]);
+        if let Some(audio) = &self.audio {
+            push(&mut a, &["-map", &format!("0:{}", audio.index)]);
+        }
+        push(&mut a, &["-map_metadata", "-1", "-map_chapters", "-1"]);
+        let end_k = end.unwrap_or(t.count());
+        if self.stream_copy {
+            push(&mut a, &["-c:v", "copy"]);
+        } else {
+            a.extend(self.video_args());
+            let forced = self.forced_keyframes(first, end_k);
+            // ffmpeg refuses an empty list (a one-segment run: its first frame is a keyframe).
+            if !forced.is_empty() {
+                push(&mut a, &["-force_key_frames", &forced]);
+            }
+        }
+        a.extend(self.audio_args(first));
+        push(&mut a, &["-avoid_negative_ts", "disabled"]);
+        if let Some(end) = end {
+            push(&mut a, &["-to", &t.start_arg(end, -CUT_NUDGE)]);
+        }
+        push(&mut a, &["-progress", "pipe:1", "-nostats"]);
+        if self.stream_copy {
+            a.extend(self.copy_muxer_args(first, end_k));
+            return a;
+        }
+        // Keyframes exist only at segment boundaries (the GOP is longer than a segment), so a
+        // short hls_time cuts at each of them, the short first one included (segments cut at
+        // keyframes are at least a second long).
+        let hls_time = match (first, &t.cuts) {
+            (_, Some(_)) => 1,
+            (0, None) => t.first_seconds.clamp(1, t.segment_seconds),
+            (_, None) => t.segment_seconds,
+        };
+        push(&mut a, &["-f", "hls", "-hls_time", &hls_time.to_string()]);
+        push(&mut a, &["-hls_playlist_type", "event", "-hls_flags", "temp_file+independent_segments"]);
+        push(&mut a, &["-start_number", &first.to_string()]);
+        match self.container() {
+            Container::Ts => push(
+                &mut a,
+                &[
+                    "-hls_segment_type",
+                    "mpegts",
+                    "-hls_segment_options",
+                    "mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled",
+                ],
+            ),
+            // frag_discont keeps absolute decode times in each fragment, so fragments of
+            // different runs concatenate into one continuous file.
+            Container::Mp4 => push(
+                &mut a,
+                &[
+                    "-hls_segment_type",
+                    "fmp4",
+                    "-hls_fmp4_init_filename",
+                    &names::run_init(first),
+                    "-hls_segment_options",
+                    "movflags=+frag_discont",
+                ],
+            ),
+        }
+        a.push("-hls_segment_filename".into());
+        push(&mut a, &[&names::segment_pattern(self.container()), &names::run_playlist(first)]);
+        a
+    }
+
+    /// `-force_key_frames` for a run over segments `first..end`: the cuts themselves, or every
+    /// fixed boundary. `t` in the expression counts from the run's first frame: a run from 0
+    /// with a short first segment puts its second keyframe at the first segment's end: 0, F,
+    /// F+S, F+2S, ...
+    fn forced_keyframes(&self, first: u32, end: u32) -> String {
+        let t = &self.timeline;
+        if t.cuts.is_some() {
+            return self.cuts_within(first, end).join(",");
+        }
+        let s = t.segment_seconds;
+        let shift = if first == 0 { s - t.first_seconds.clamp(1, s) } else { 0 };
+        if shift > 0 {
+            format!("expr:gte(t,n_forced*{s}-{shift})")
+        } else {
+            format!("expr:gte(t,n_forced*{s})")
+        }
+    }
+
+    /// The cuts inside a run over segments `first..end` (where its segments after the first
+    /// begin), as ffmpeg is told them.
+    fn cuts_within(&self, first: u32, end: u32) -> Vec<String> {
+        (first + 1..end).map(|k| self.timeline.start_arg(k, 0.0)).collect()
+    }
+
+    /// The muxer of a copy: the segment muxer cuts at the first keyframe on or after each cut
+    /// (the hls muxer would cut at every keyframe past its interval). It writes each segment
+    /// under a `.tmp` name in place; the job renames one once the next is begun.
+    fn copy_muxer_args(&self, first: u32, end: u32) -> Vec<OsString> {
+        let mut times = self.cuts_within(first, end);
+        if times.is_empty() {
+            // Without a list the muxer would cut every 2 s.
+            times.push(format!("{:.6}", self.timeline.duration + 1.0));
+        }
+        let mut a = Vec::new();
+        push(&mut a, &["-f", "segment", "-segment_format", "mpegts"]);
+        push(&mut a, &["-segment_format_options", "mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled"]);
+        push(&mut a, &["-segment_times", &times.join(","), "-segment_time_delta", &CUT_NUDGE.to_string()]);
+        push(&mut a, &["-segment_start_number", &first.to_string()]);
+        push(&mut a, &[names::COPY_PATTERN]);
+        a
+    }
+
+    fn hw_input_args(&self) -> Vec<OsString> {
+        let mut a = Vec::new();
+        if self.shader.is_some() {
+            // The shader runs through libplacebo on a Vulkan device; decoding stays on the CPU.
+            push(&mut a, &["-init_hw_device", "vulkan=vk", "-filter_hw_device", "vk"]);
+            return a;
+        }
+        match self.backend {
+            Backend::Nvenc => push(&mut a, &["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"]),
+            Backend::Vaapi => push(
+                &mut a,
+                &[
+                    "-init_hw_device",
+                    &format!("vaapi=va:{}", self.vaapi_device),
+                    "-hwaccel",
+                    "vaapi",
+                    "-hwaccel_device",
+                    "va",
+                    "-hwaccel_output_format",
+                    "vaapi",
+                ],
+            ),
+            Backend::Qsv => {
+                push(&mut a, &["-init_hw_device", "qsv=qs", "-hwaccel", "qsv", "-hwaccel_output_format", "qsv"])
+            }
+            Backend::Cpu | Backend::Auto => {}
+        }
+        a
+    }
+
+    /// The scaling filter chain: lanczos on the backend's own frames, or the user's shader.
+    fn video_filter(&self) -> String {
+        let Profile { codec, width: w, height: h, .. } = self.profile;
+        let ten = self.ten_bit();
+        let sw_format = if ten && codec == Codec::Hevc { "yuv420p10le" } else { "yuv420p" };
+        if let Some(shader) = &self.shader {
+            return format!(
+                "format=yuv420p,hwupload,libplacebo=w={w}:h={h}:upscaler=ewa_lanczos:custom_shader_path={},hwdownload,format={sw_format}",
+                escape_filter_value(&shader.to_string_lossy())
+            );
+        }
+        let hw_format = if ten && codec == Codec::Hevc { "p010" } else { "nv12" };
+        match self.backend {
+            Backend::Cpu | Backend::Auto => format!("scale={w}:{h}:flags=lanczos,format={sw_format}"),
+            Backend::Nvenc => {
+                let fmt = if ten && codec == Codec::Hevc { "p010le" } else { "yuv420p" };
+                format!("scale_cuda={w}:{h}:interp_algo=lanczos:format={fmt}")
+            }
+            Backend::Vaapi => format!("scale_vaapi=w={w}:h={h}:mode=hq:format={hw_format}"),
+            Backend::Qsv => format!("vpp_qsv=w={w}:h={h}:format={hw_format}"),
+        }
+    }
+
+    fn video_args(&self) -> Vec<OsString> {
+        let codec = self.profile.codec;
+        let ten = self.ten_bit();
+        // Twice the longest segment: encoders never add a keyframe of their own between two
+        // forced ones.
+        let longest = match self.timeline.cuts {
+            Some(_) => self.timeline.target_duration(),
+            None => self.timeline.segment_seconds,
+        };
+        let gop = ((2.0 * longest as f64 * self.media.fps).round() as u32).max(2).to_string();
+        let h264 = codec == Codec::H264;
+        let mut a = Vec::new();
+        push(&mut a, &["-vf", &self.video_filter()]);
+        match self.backend {
+            Backend::Cpu | Backend::Auto if h264 => {
+                let level = h264_level(self.profile.height).0;
+                push(&mut a, &["-c:v", "libx264", "-preset", self.preset(), "-crf", "20", "-profile:v", "high"]);
+                push(&mut a, &["-level:v", level]);
+            }
+            Backend::Cpu | Backend::Auto => {
+                push(&mut a, &["-c:v", "libx265", "-preset", self.preset(), "-crf", "22", "-forced-idr", "1"])
+            }
+            Backend::Nvenc => {
+                if ten && !h264 {
+                    push(&mut a, &["-profile:v", "main10"]);
+                }
+                // NVENC ignores -crf: constant quality is -rc vbr -cq with no bitrate cap.
+                push(
+                    &mut a,
+                    &["-c:v", if h264 { "h264_nvenc" } else { "hevc_nvenc" }, "-preset", self.preset(), "-tune", "hq"],
+                );
+                push(&mut a, &["-rc", "vbr", "-cq", "23", "-b:v", "0", "-forced-idr", "1", "-no-scenecut", "1"]);
+            }
+            Backend::Vaapi => {
+                push(&mut a, &["-c:v", if h264 { "h264_vaapi" } else { "hevc_vaapi" }, "-rc_mode", "CQP", "-qp", "22"])
+            }
+            Backend::Qsv => push(
+                &mut a,
+                &[
+                    "-c:v",
+                    if h264 { "h264_qsv" } else { "hevc_qsv" },
+                    "-preset",
+                    self.preset(),
+                    "-global_quality",
+                    "23",
+                ],
+            ),
+        }
+        if self.backend == Backend::Qsv {
+            push(&mut a, &["-look_ahead", "0", "-forced_idr", "1"]);
+        }
+        // VAAPI's CQP and QSV's ICQ modes take no cap; their rungs' BANDWIDTH stays an estimate.
+        if let (Some(cap), Backend::Cpu | Backend::Auto | Backend::Nvenc) = (self.bitrate_cap, self.backend) {
+            push(&mut a, &["-maxrate", &cap.to_string(), "-bufsize", &cap.to_string()]);
+        }
+        push(&mut a, &["-g", &gop]);
+        match (self.backend, codec) {
+            (Backend::Cpu | Backend::Auto, Codec::H264) => push(&mut a, &["-sc_threshold", "0"]),
+            (Backend::Cpu | Backend::Auto, Codec::Hevc) => {
+                push(&mut a, &["-x265-params", "log-level=error:scenecut=0:open-gop=0", "-tag:v", "hvc1"])
+            }
+            (_, Codec::Hevc) => push(&mut a, &["-tag:v", "hvc1"]),
+            (_, Codec::H264) => {}
+        }
+        a
+    }
+
+    /// Copying audio is only safe in a run from the very start into MPEG-TS: after `-ss`, copied
+    /// audio carries packets from before the seek point, and an fMP4 init section must describe
+    /// every run's audio alike. Everything else is AAC with the source's layout.
+    fn audio_args(&self, first: u32) -> Vec<OsString> {
+        let mut a = Vec::new();
+        let Some(audio) = &self.audio else { return a };
+        if first == 0 && self.container() == Container::Ts && audio.codec == "aac" {
+            push(&mut a, &["-c:a", "copy"]);
+        } else {
+            let bitrate = (64 * audio.channels).min(384);
+            push(
+                &mut a,
+                &[
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    &format!("{bitrate}k"),
+                    "-ac",
+                    &audio.channels.to_string(),
+                    "-ar",
+                    &audio.sample_rate.to_string(),
+                ],
+            );
+        }
+        a
+    }
+}
+
+/// Renders an argv as one shell-quoted line, for `jellyscale plan` and logs.
+pub fn display_args(program: &Path, args: &[OsString]) -> String {
+    std::iter::once(program.as_os_str())
+        .chain(args.iter().map(|a| a.as_os_str()))
+        .map(|a| {
+            let s = a.to_string_lossy();
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,%".contains(c)) {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::plan;
+    use crate::plan::SourceCopy;
+    use crate::timeline::Timeline;
+
+    fn cut_plan(backend: Backend) -> EncodePlan {
+        let mut p = plan(backend, Codec::H264, 8);
+        p.timeline = Timeline { first_seconds: 1, segment_seconds: 2, ..p.timeline }
+            .cut_at(&[0.0, 1.5, 5.0, 8.5, 12.5, 16.25])
+            .unwrap();
+        p.source_copy = Some(SourceCopy { codecs: "avc1.64000d".into(), peak_bitrate: 300_000 });
+        p
+    }
+
+    #[test]
+    fn a_timeline_cut_at_keyframes_forces_them_and_its_fallback_copies_the_source() {
+        let p = cut_plan(Backend::Nvenc);
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, Some(4)));
+        // Keep the frame on the cut, stop before the next run's first frame.
+        assert!(line.contains("-ss 4.999500 -copyts"), "{line}");
+        assert!(line.contains("-force_key_frames 8.500000 "), "{line}");
+        assert!(line.contains("-to 12.499500 "), "{line}");
+        assert!(
+            line.contains("-g 192 ") && line.contains("-hls_time 1 "),
+            "GOP over twice the longest segment: {line}"
+        );
+        let whole = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+        assert!(whole.contains("-force_key_frames 1.500000,5.000000,8.500000,12.500000,16.250000 "), "{whole}");
+        let one = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(4)));
+        assert!(!one.contains("-force_key_frames"), "a one-segment run has no keyframe to force: {one}");
+
+        let f = p.fallback();
+        assert!(f.stream_copy && f.timeline == p.timeline && f.shader.is_none());
+        assert_eq!((f.profile.width, f.profile.height, f.backend), (320, 180, Backend::Cpu));
+        assert_eq!((f.codecs(), f.bandwidth()), ("avc1.64000d,mp4a.40.2".into(), 300_000 + 384_000));
+        let copy = display_args(Path::new("/usr/bin/ffmpeg"), &f.encode_args(2, Some(4)));
+        insta::assert_snapshot!(copy, @"/usr/bin/ffmpeg -hide_banner -nostdin -loglevel error -y -ss 5.000500 -copyts -start_at_zero -i 'file:/media/-odd: name '\\''q'\\''.mkv' -map 0:0 -map 0:1 -map_metadata -1 -map_chapters -1 -c:v copy -c:a aac -b:a 128k -ac 2 -ar 48000 -avoid_negative_ts disabled -to 12.499500 -progress pipe:1 -nostats -f segment -segment_format mpegts -segment_format_options mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled -segment_times 8.500000 -segment_time_delta 0.0005 -segment_start_number 2 seg_%05d.ts.tmp");
+        let last = display_args(Path::new("ffmpeg"), &f.encode_args(5, None));
+        assert!(last.contains("-segment_times 21.000000 "), "no cut left: one past the end, {last}");
+    }
+
+    #[test]
+    fn input_is_passed_as_one_file_url_argument() {
+        let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(0, None);
+        let i = args.iter().position(|a| a == "-i").unwrap();
+        assert_eq!(args[i + 1], "file:/media/-odd: name 'q'.mkv");
+    }
+
+    #[test]
+    fn shader_paths_are_escaped_into_one_filter_value() {
+        assert_eq!(escape_filter_value("/s/a:b,c'd.glsl"), r"/s/a\\:b\,c\\\'d.glsl");
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        p.shader = Some("/shaders/FSRCNNX x2.glsl".into());
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+        assert!(line.contains("-init_hw_device vulkan=vk -filter_hw_device vk"), "{line}");
+        assert!(
+            line.contains(
+                "libplacebo=w=640:h=360:upscaler=ewa_lanczos:custom_shader_path=/shaders/FSRCNNX x2.glsl,hwdownload"
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn short_first_segment_moves_keyframes_and_seeks() {
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        p.timeline.first_seconds = 1;
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, Some(2)));
+        assert!(line.contains("expr:gte(t,n_forced*4-3)"), "{line}");
+        assert!(line.contains("-hls_time 1 "), "{line}");
+        assert!(line.contains("-to 5 "), "{line}");
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, None));
+        assert!(line.contains("-ss 5 "), "{line}");
+        assert!(line.contains("expr:gte(t,n_forced*4)"), "{line}");
+        assert!(line.contains("-hls_time 4 "), "{line}");
+    }
+
+    #[test]
+    fn restart_seeks_to_the_segment_boundary_and_reencodes_audio() {
+        let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(3, Some(5));
+        let line = display_args(Path::new("ffmpeg"), &args);
+        assert!(line.contains("-ss 12 -copyts"), "{line}");
+        assert!(line.contains("-to 20"), "{line}");
+        assert!(line.contains("-start_number 3"), "{line}");
+        assert!(line.contains("-c:a aac"), "{line}");
+    }
+
+    macro_rules! snapshot {
+        ($name:ident, $backend:expr, $codec:expr, $bits:expr) => {
+            #[test]
+            fn $name() {
+                let p = plan($backend, $codec, $bits);
+                let text = format!(
+                    "{}\n{}\ncodecs={}\n",
+                    display_args(Path::new("ffmpeg"), &p.encode_args(0, None)),
+                    display_args(Path::new("ffmpeg"), &p.encode_args(5, Some(9))),
+                    p.codecs()
+                );
+                insta::assert_snapshot!(text);
+            }
+        };
+    }
+    snapshot!(cpu_h264, Backend::Cpu, Codec::H264, 8);
+    snapshot!(cpu_h264_10bit, Backend::Cpu, Codec::H264, 10);
+    snapshot!(cpu_hevc, Backend::Cpu, Codec::Hevc, 8);
+    snapshot!(cpu_hevc_10bit, Backend::Cpu, Codec::Hevc, 10);
+    snapshot!(nvenc_h264, Backend::Nvenc, Codec::H264, 8);
+    snapshot!(nvenc_h264_10bit, Backend::Nvenc, Codec::H264, 10);
+    snapshot!(nvenc_hevc, Backend::Nvenc, Codec::Hevc, 8);
+    snapshot!(nvenc_hevc_10bit, Backend::Nvenc, Codec::Hevc, 10);
+    snapshot!(vaapi_h264, Backend::Vaapi, Codec::H264, 8);
+    snapshot!(vaapi_h264_10bit, Backend::Vaapi, Codec::H264, 10);
+    snapshot!(vaapi_hevc, Backend::Vaapi, Codec::Hevc, 8);
+    snapshot!(vaapi_hevc_10bit, Backend::Vaapi, Codec::Hevc, 10);
+    snapshot!(qsv_h264, Backend::Qsv, Codec::H264, 8);
+    snapshot!(qsv_h264_10bit, Backend::Qsv, Codec::H264, 10);
+    snapshot!(qsv_hevc, Backend::Qsv, Codec::Hevc, 8);
+    snapshot!(qsv_hevc_10bit, Backend::Qsv, Codec::Hevc, 10);
+}
