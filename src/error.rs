@@ -71,9 +71,11 @@ impl Error {
     pub fn ffmpeg(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Ffmpeg, message)
     }
-    /// [`ErrorCode::Io`] with the path that failed.
+    /// [`ErrorCode::Io`] with the path that failed; a full disk says so first.
     pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Self {
-        Self::new(ErrorCode::Io, format!("{what} {}: {err}", path.display()))
+        let full = matches!(err.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT));
+        let prefix = if full { "disk full: " } else { "" };
+        Self::new(ErrorCode::Io, format!("{prefix}{what} {}: {err}", path.display()))
     }
     /// [`ErrorCode::NotFound`].
     pub fn not_found(message: impl Into<String>) -> Self {

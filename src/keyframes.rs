@@ -27,6 +27,10 @@ pub struct Keyframes {
     /// copy of a rotated stream would show it on its side.
     #[serde(default)]
     pub rotation: i64,
+    /// Every video frame's presentation time on the same timeline, ascending: what each segment
+    /// must hold, to the frame (kept in the job's `frames.bin`, not in the manifest).
+    #[serde(skip)]
+    pub frames: std::sync::Arc<[f64]>,
 }
 
 impl Keyframes {
@@ -97,6 +101,8 @@ pub fn parse(text: &str) -> Result<Keyframes> {
     // Keyframes as (time, bytes up to the next, clean). A keyframe is a clean cut only if
     // nothing decoded after it is shown before it: an open GOP's leading pictures refer to the
     // GOP before, and a copy starting there would show them broken.
+    let mut frames: Vec<f64> = packets.iter().map(|p| p.0 - start).collect();
+    frames.sort_by(f64::total_cmp);
     let mut gops: Vec<(f64, u64, bool)> = Vec::new();
     for (t, size, key) in packets {
         let t = t - start;
@@ -120,7 +126,15 @@ pub fn parse(text: &str) -> Result<Keyframes> {
             }
         }
     }
-    Ok(Keyframes { times, gop_bytes, profile_idc: profile.0, constraints: profile.1, level_idc: profile.2, rotation })
+    Ok(Keyframes {
+        times,
+        gop_bytes,
+        profile_idc: profile.0,
+        constraints: profile.1,
+        level_idc: profile.2,
+        rotation,
+        frames: frames.into(),
+    })
 }
 
 /// Reads the keyframes of the first video stream that is not a cover picture (the one the probe
@@ -160,6 +174,7 @@ mod tests {
             format|start_time=1.400000\n";
         let k = parse(text).unwrap();
         assert_eq!(k.gop_bytes, vec![4105, 3050]);
+        assert_eq!(k.frames.len(), 4, "every frame with a time, in presentation order");
         assert!((k.times[0] - 0.023).abs() < 1e-9 && (k.times[1] - 2.023).abs() < 1e-9, "{:?}", k.times);
         assert_eq!(k.playable_avc().as_deref(), Some("avc1.640028"));
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod ffi;
+pub mod identity;
 pub mod inspect;
 pub mod job;
 pub mod keyframes;

@@ -26,9 +26,29 @@ pub struct MediaInfo {
     pub video_index: u32,
     /// Audio streams in file order.
     pub audio: Vec<AudioStream>,
+    /// The container as ffprobe names it (`matroska,webm`, `mpegts`, ...), when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub format: String,
 }
 
+/// How far before a seek point a container without a keyframe index is entered: MPEG-TS and
+/// program streams are sought by byte position and land after the keyframe that the point
+/// needs (a seek to 17 s of a recording with 2 s GOPs lost its first 31 frames).
+const UNINDEXED_PREROLL: f64 = 12.0;
+
 impl MediaInfo {
+    /// Seconds before a seek point that a run enters the source, so that decoding starts from a
+    /// keyframe before it (the frames before the point are trimmed exactly): none for the
+    /// containers whose index finds that keyframe (Matroska, MP4).
+    pub fn seek_preroll(&self) -> f64 {
+        let indexed = ["matroska", "webm", "mov", "mp4"].iter().any(|f| self.format.split(',').any(|n| n == *f));
+        if indexed {
+            0.0
+        } else {
+            UNINDEXED_PREROLL
+        }
+    }
+
     /// Why a caller's description cannot be a video ffprobe would accept, if it cannot.
     pub fn implausible(&self) -> Option<String> {
         let finite_positive = |v: f64| v.is_finite() && v > 0.0;
@@ -81,6 +101,17 @@ pub struct AudioStream {
     pub channels: u32,
     /// Sample rate in Hz.
     pub sample_rate: u32,
+    /// The codec's profile as ffprobe names it (`LC`, `HE-AAC`, ...), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+impl AudioStream {
+    /// Whether HLS can carry it as it is, announced `mp4a.40.2`: AAC-LC (an unknown profile is
+    /// taken for LC, the profile nearly every file has).
+    pub fn copyable(&self) -> bool {
+        self.codec == "aac" && self.profile.as_deref().is_none_or(|p| p == "LC")
+    }
 }
 
 #[derive(Deserialize)]
@@ -102,6 +133,7 @@ struct Stream {
     pix_fmt: Option<String>,
     channels: Option<u32>,
     sample_rate: Option<String>,
+    profile: Option<String>,
     duration: Option<String>,
     nb_frames: Option<String>,
     #[serde(default)]
@@ -191,6 +223,7 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
             codec: s.codec_name.clone().unwrap_or_default(),
             channels: s.channels.unwrap_or(2).clamp(1, 8),
             sample_rate: s.sample_rate.as_deref().and_then(|r| r.parse().ok()).unwrap_or(48_000),
+            profile: s.profile.clone(),
         })
         .collect();
     Ok(MediaInfo {
@@ -202,6 +235,7 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
         bit_depth: bit_depth(video.pix_fmt.as_deref()),
         video_index: video.index,
         audio,
+        format: format_name.to_owned(),
     })
 }
 

@@ -35,6 +35,17 @@ impl SegmentSet {
             _ => false,
         }
     }
+    /// Marks `k` missing; returns whether it was ready.
+    pub(crate) fn unmark(&mut self, k: u32) -> bool {
+        match self.ready.get_mut(k as usize) {
+            Some(r) if *r => {
+                *r = false;
+                self.count_ready -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
     /// First missing segment at or after `from`, wrapping around to fill earlier gaps.
     pub(crate) fn next_missing(&self, from: u32) -> Option<u32> {
         let n = self.len();
@@ -69,6 +80,7 @@ mod tests {
         }
         assert!(!s.mark(1));
         assert!(!s.mark(99));
+        assert!(s.unmark(1) && !s.unmark(1) && s.mark(1), "unmarking counts once");
         assert_eq!(s.ranges(), vec![[0, 2], [5, 5], [7, 9]]);
         assert_eq!(s.ready_count(), 7);
         assert_eq!(s.next_missing(6), Some(6));

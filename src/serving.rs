@@ -202,6 +202,14 @@ async fn segment(
 
 fn send(slice: FileSlice, mime: &'static str, range: Option<&str>) -> Result<Reply> {
     let file = std::fs::File::open(&slice.path).map_err(|e| Error::io("cannot open", &slice.path, e))?;
+    // Never a Content-Length the file cannot fill (a finished file cut short after it was saved).
+    let on_disk = file.metadata().map_err(|e| Error::io("cannot read", &slice.path, e))?.len();
+    if on_disk < slice.offset + slice.length {
+        return Err(Error::new(
+            ErrorCode::Internal,
+            format!("{} is shorter than it was saved ({on_disk} bytes)", slice.path.display()),
+        ));
+    }
     let total = slice.length;
     Ok(match byte_range(range, total) {
         ByteRange::Whole => Reply::File { mime, file, offset: slice.offset, length: total, total, range: None },

@@ -128,6 +128,8 @@ pub(crate) mod names {
     }
     /// The manifest.
     pub(crate) const MANIFEST: &str = "job.json";
+    /// The source's frame times, read once (little-endian f64 seconds, ascending).
+    pub(crate) const FRAMES: &str = "frames.bin";
 
     /// Segment index of a file name, if it is a complete segment of this container.
     pub(crate) fn parse_segment(name: &str, container: Container) -> Option<u32> {
@@ -246,6 +248,13 @@ pub(crate) struct Manifest {
     /// restarted engine cuts the same segments without reading the file again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyframes: Option<crate::keyframes::Keyframes>,
+    /// The source file as the job's segments were made from it: every run and the saving check
+    /// it is still that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::identity::SourceIdentity>,
+    /// The finished file as it was saved: it is reused or served only while it still is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_identity: Option<crate::identity::SourceIdentity>,
 }
 
 /// A job's working folder.
@@ -258,6 +267,20 @@ pub(crate) struct JobDir {
 }
 
 impl JobDir {
+    /// Whether the folder's file system is out of room: fewer free bytes than `need` (ffmpeg's
+    /// own message about it may not have reached its log on the same full disk).
+    pub(crate) fn is_full(&self, need: u64) -> bool {
+        let Ok(c) = std::ffi::CString::new(self.path.as_os_str().as_encoded_bytes()) else {
+            return false;
+        };
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `c` is NUL-terminated and `st` is a writable statvfs.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+            return false;
+        }
+        (st.f_bavail as u64).saturating_mul(st.f_frsize as u64) < need
+    }
+
     /// Path of complete segment `k`.
     pub(crate) fn segment(&self, k: u32) -> PathBuf {
         self.path.join(names::segment(k, self.container))
@@ -286,6 +309,19 @@ impl JobDir {
     pub(crate) fn write_manifest(&self, m: &Manifest) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(m).map_err(|e| Error::new(crate::ErrorCode::Internal, e.to_string()))?;
         write_atomic(&self.manifest_path(), &bytes)
+    }
+    /// The source's frame times kept beside the segments, if there are.
+    pub(crate) fn read_frames(&self) -> Option<Vec<f64>> {
+        let bytes = std::fs::read(self.path.join(names::FRAMES)).ok()?;
+        let frames: Vec<f64> =
+            bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())).collect();
+        let sane = bytes.len() % 8 == 0 && !frames.is_empty() && frames.windows(2).all(|w| w[0] <= w[1]);
+        sane.then_some(frames)
+    }
+    /// Keeps the source's frame times beside the segments (atomically).
+    pub(crate) fn write_frames(&self, frames: &[f64]) -> Result<()> {
+        let bytes: Vec<u8> = frames.iter().flat_map(|f| f.to_le_bytes()).collect();
+        write_atomic(&self.path.join(names::FRAMES), &bytes)
     }
     /// Complete segments on disk (indices below `count`).
     pub(crate) fn scan_segments(&self, count: u32) -> Vec<u32> {

@@ -87,13 +87,8 @@ fn check(engine: &Engine, name: &str, input: &Path, codec: Codec, audio_stream: 
                 "{name}: {got}s vs {}s",
                 end.duration_seconds
             );
-            let decode =
-                Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&f).args(["-f", "null", "-"]).output().unwrap();
-            assert!(
-                decode.status.success() && decode.stderr.is_empty(),
-                "{name}: final file does not decode cleanly: {}",
-                String::from_utf8_lossy(&decode.stderr)
-            );
+            let errors = decode_errors(&f);
+            assert!(errors.is_empty(), "{name}: final file does not decode cleanly: {errors}");
         }
         (Expect::Refused(code, text), Err(e)) => {
             assert_eq!(e.code, code, "{name}: {e:?}");

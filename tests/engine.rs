@@ -202,7 +202,10 @@ fn a_far_request_restarts_the_encoder_there_and_the_final_file_is_continuous() {
     // 40 s is far beyond the frontier: the encoder jumps there rather than encode linearly.
     engine.block_on(job.wait_segment(10, Duration::from_secs(60))).unwrap();
     let st = job.status();
-    assert!(st.ready_ranges.len() >= 2 || st.segments_ready == st.segment_count, "{:?}", st.ready_ranges);
+    // (The seek gives up the last segment the first run made, whose audio tail the killed run
+    // never wrote; the gap is made again later.)
+    let covers_20s = st.ready_ranges.iter().any(|r| r[0] <= 5 && 5 <= r[1]);
+    assert!(!covers_20s || st.segments_ready == st.segment_count, "{:?}", st.ready_ranges);
     engine.block_on(job.wait_segment(3, Duration::from_secs(60))).unwrap();
     let done = run_to_end(&engine, &st.job_id);
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);

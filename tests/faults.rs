@@ -123,8 +123,8 @@ fn a_source_deleted_mid_job_fails_clearly_when_it_must_be_read_again() {
     // A seek makes ffmpeg open the source again.
     let r = engine.block_on(job.wait_segment(25, Duration::from_secs(60)));
     let e = r.unwrap_err();
-    assert_eq!(e.code, ErrorCode::Ffmpeg, "{e:?}");
-    assert!(e.message.contains("No such file"), "{}", e.message);
+    assert_eq!(e.code, ErrorCode::BadInput, "{e:?}");
+    assert!(e.message.contains("cannot be read any more") && e.message.contains("No such file"), "{}", e.message);
     assert_eq!(job.state(), JobState::Failed);
     assert!(ffmpeg_children(std::process::id(), dir.path()).is_empty());
 }

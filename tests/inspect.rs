@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use jellyscale::inspect::{Inspection, Inspector};
+use jellyscale::inspect::{Expect, Inspection, Inspector};
 use jellyscale::timeline::Container;
 use jellyscale::timeline::Timeline;
 use jellyscale::{Codec, Engine, JobState};
@@ -40,6 +40,11 @@ fn hls(dir: &Path, size: &str, container: Container, encode: &[&str]) -> Vec<Pat
     let mut pieces: Vec<PathBuf> = if container == Container::Mp4 { vec![dir.join("init.mp4")] } else { vec![] };
     pieces.extend((0..3).map(|k| dir.join(format!("seg_{k}.{ext}"))));
     pieces
+}
+
+/// What the job would expect of these test segments (their frames unknown, or `frames`).
+fn expect(container: Container, frames: Option<&[f64]>) -> Expect<'_> {
+    Expect { timeline: &TIMELINE, frames, audio: true, presentation_times: container == Container::Ts }
 }
 
 /// Feeds the pieces in small uneven chunks, as a slow disk might hand them over.
@@ -112,12 +117,17 @@ fn inspection_agrees_with_ffprobe_on_real_hls_output() {
         let got = inspect(*container, &pieces).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!((got.video.codec, got.video.width, got.video.height), (codec.as_str(), width, height), "{what}");
         assert_eq!(format!("{width}x{height}"), *size, "{what}: ffprobe itself");
-        got.check(&TIMELINE, &codec, width, height).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let starts: Vec<f64> = got.spans.iter().flatten().map(|s| s.start).collect();
-        for (k, start) in starts.iter().enumerate() {
-            assert!((start - 2.0 * k as f64).abs() < 0.05, "{what}: segment {k} starts at {start} ({starts:?})");
+        let bad = got.check(&expect(*container, None), &codec, width, height).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(bad.is_empty(), "{what}: {bad:?}");
+        let pieces: Vec<_> = got.pieces.iter().flatten().collect();
+        let origin = pieces[0].first;
+        for (k, p) in pieces.iter().enumerate() {
+            let start = p.first - origin;
+            assert!((start - 2.0 * k as f64).abs() < 0.05, "{what}: segment {k} starts at {start}");
+            assert_eq!(p.frames, if k < 2 { 48 } else { 24 }, "{what}: segment {k}'s frames");
+            assert!(p.audio.is_some() && p.self_contained, "{what}: segment {k}: {p:?}");
         }
-        let end = got.spans.last().unwrap().unwrap().end;
+        let end = pieces.last().unwrap().end - origin;
         assert!((end - 5.0).abs() < 0.1, "{what}: ends at {end}");
     }
 }
@@ -127,14 +137,18 @@ fn misplaced_missing_or_cut_segments_fail_the_check() {
     for container in [Container::Ts, Container::Mp4] {
         let dir = tempfile::tempdir().unwrap();
         let pieces = read_all(&hls(dir.path(), "320x180", container, &["-c:v", "libx264", "-preset", "ultrafast"]));
-        let ok = |p: &[Vec<u8>]| inspect(container, p).and_then(|i| i.check(&TIMELINE, "h264", 320, 180));
-        assert_eq!(ok(&pieces), Ok(()), "{container:?}: the file as written");
+        let ok =
+            |p: &[Vec<u8>]| inspect(container, p).and_then(|i| i.check(&expect(container, None), "h264", 320, 180));
+        assert_eq!(ok(&pieces), Ok(vec![]), "{container:?}: the file as written");
 
         let n = pieces.len();
         let mut swapped = pieces.clone();
         swapped.swap(n - 2, n - 3);
-        let err = ok(&swapped).unwrap_err();
-        assert_eq!(err, "segment 0 starts at 2.000s instead of 0.000s", "{container:?}");
+        let bad = ok(&swapped).unwrap();
+        assert!(
+            bad.iter().any(|(k, why)| *k == 0 && why.contains("segment 0 starts at 2.0")),
+            "{container:?}: {bad:?}"
+        );
 
         let err = ok(&pieces[..n - 1]).unwrap_err();
         assert!(err.contains("2 segments with video instead of 3"), "{container:?}: {err}");
@@ -144,27 +158,42 @@ fn misplaced_missing_or_cut_segments_fail_the_check() {
         let err = ok(&cut).unwrap_err();
         assert!(err.contains(&format!("piece {}: it ends inside", n - 2)), "{container:?}: {err}");
 
-        let err = inspect(container, &pieces).unwrap().check(&TIMELINE, "h264", 640, 360).unwrap_err();
+        let err = inspect(container, &pieces).unwrap().check(&expect(container, None), "h264", 640, 360).unwrap_err();
         assert_eq!(err, "size 320x180 instead of 640x360");
-        let err = inspect(container, &pieces).unwrap().check(&TIMELINE, "hevc", 320, 180).unwrap_err();
+        let err = inspect(container, &pieces).unwrap().check(&expect(container, None), "hevc", 320, 180).unwrap_err();
         assert_eq!(err, "codec h264 instead of hevc");
+
+        // With the source's frames the verifier sees one missing frame.
+        let frames: Vec<f64> = (0..120).map(|n| n as f64 / 24.0).collect();
+        let exact = |p: &[Vec<u8>], f: &[f64]| {
+            inspect(container, p).and_then(|i| i.check(&expect(container, Some(f)), "h264", 320, 180))
+        };
+        assert_eq!(exact(&pieces, &frames), Ok(vec![]), "{container:?}: every frame where the source has it");
+        let mut one_more = frames.clone();
+        one_more.insert(50, 50.5 / 24.0);
+        let bad = exact(&pieces, &one_more).unwrap();
+        assert!(
+            bad.iter().any(|(k, why)| *k == 1 && why.contains("48 frames instead of 49")),
+            "{container:?}: {bad:?}"
+        );
     }
 }
 
 #[test]
-fn a_job_whose_segment_was_replaced_on_disk_saves_no_file() {
+fn a_segment_replaced_on_disk_is_made_again_and_the_saved_file_is_exact() {
     let dir = tempfile::tempdir().unwrap();
     let src = clip(dir.path(), "movie.mp4", 30.0, "320x180", &[]);
     let cfg = config(dir.path(), 2);
     let out = cfg.output_dir.clone().unwrap();
 
-    // A first engine encodes a few segments and stops (its outputs stay on disk).
+    // A first engine encodes a few segments and stops (its outputs stay on disk, but for the
+    // last one, which a stopped run gives up).
     let job_dir = {
         let engine = Engine::new(cfg.clone()).unwrap();
         let st = engine.start(request(&src, Codec::H264)).unwrap();
         let job_dir = cfg.cache_dir.join(&st.job_id);
         let deadline = Instant::now() + Duration::from_secs(120);
-        while !job_dir.join("seg_00002.ts").exists() {
+        while !job_dir.join("seg_00003.ts").exists() {
             assert!(Instant::now() < deadline, "no segments appeared");
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -173,15 +202,15 @@ fn a_job_whose_segment_was_replaced_on_disk_saves_no_file() {
     // Segment 1 now holds segment 2's frames: the right size, codec and length, the wrong place.
     std::fs::copy(job_dir.join("seg_00002.ts"), job_dir.join("seg_00001.ts")).unwrap();
 
+    // The next engine does not trust it: segment 1 is discarded, made again, and the saved
+    // file holds exactly the source's frames.
     let engine = Engine::new(cfg).unwrap();
     let st = engine.start(request(&src, Codec::H264)).unwrap();
     let done = run_to_end(&engine, &st.job_id);
-    assert_eq!(done.state, JobState::Failed, "{done:?}");
-    let error = done.error.expect("an error").message;
-    assert!(error.contains("failed verification: segment 1 starts at 3.000s instead of 1.000s"), "{error}");
-    let saved: Vec<_> =
-        std::fs::read_dir(&out).map(|rd| rd.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
-    assert!(saved.is_empty(), "nothing saved, not even a partial file: {saved:?}");
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    let saved = done.final_path.unwrap();
+    assert_eq!(saved.parent(), Some(out.as_path()));
+    assert_eq!(frame_times(&saved).len(), frame_times(&src).len(), "every source frame, once");
 }
 
 #[test]

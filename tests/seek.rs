@@ -27,7 +27,8 @@ fn assert_continuous(file: &Path, frames: usize, fps: f64) {
         assert!((w[1] - w[0] - 1.0 / fps).abs() < 0.002, "gap or duplicate between {} and {}", w[0], w[1]);
     }
     // Span of presentation times (first start to last end): MPEG-TS stream durations from
-    // ffprobe are estimates, packet times are what players schedule by.
+    // ffprobe are estimates, packet times are what players schedule by. Video packets of a
+    // passthrough encode carry no duration: a frame lasts 1/fps.
     let span = |sel: &str| -> (f64, f64) {
         let out = Command::new("ffprobe")
             .args([
@@ -46,8 +47,9 @@ fn assert_continuous(file: &Path, frames: usize, fps: f64) {
         let mut lo = f64::MAX;
         let mut hi = f64::MIN;
         for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let mut f = line.split(',').filter_map(|x| x.trim().parse::<f64>().ok());
-            if let (Some(p), Some(d)) = (f.next(), f.next()) {
+            let mut f = line.split(',').map(|x| x.trim().parse::<f64>().ok());
+            if let Some(Some(p)) = f.next() {
+                let d = f.next().flatten().unwrap_or(1.0 / fps);
                 lo = lo.min(p);
                 hi = hi.max(p + d);
             }
@@ -71,9 +73,10 @@ fn segments_from_three_runs_join_into_a_continuous_file() {
     let wait = |k| engine.block_on(job.wait_segment(k, Duration::from_secs(120))).unwrap();
     wait(0);
     wait(15); // seek to 30 s
-    wait(5); // and back to 10 s
     let ranges = job.status().ready_ranges;
-    assert!(ranges.len() >= 2 || job.state() == JobState::Done, "seeks made runs: {ranges:?}");
+    let covers_20s = ranges.iter().any(|r| r[0] <= 10 && 10 <= r[1]);
+    assert!(!covers_20s || job.state() == JobState::Done, "the seek made a run at 30 s: {ranges:?}");
+    wait(5); // and back to 10 s
     let done = engine.block_on(job.wait_terminal(Duration::from_secs(300)));
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);
     let logs = std::fs::read_dir(dir.path().join("cache").join(&st.job_id))

@@ -6,6 +6,7 @@ use super::sources::source_key;
 use super::EngineHandle;
 use crate::config::StreamRequest;
 use crate::error::{Error, ErrorCode, Result};
+use crate::identity::SourceIdentity;
 use crate::job::{Job, JobSpec, JobState, JobStatus, Role};
 use crate::plan::{self, EncodePlan};
 use crate::store::{self, JobDir, Manifest};
@@ -144,6 +145,8 @@ impl EngineHandle {
                 .filter(|_| plan.timeline.cuts.is_some())
                 .and_then(|k| self.shared.sources.keyframes.get(&k))
                 .map(|k| (*k).clone()),
+            identity: None,
+            final_identity: None,
         };
         Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest, confirmation: None })
     }
@@ -160,9 +163,14 @@ impl EngineHandle {
         if let Some(job) = self.joinable(&spec.id) {
             return Ok(Self::join(&job, start_segment));
         }
-        // Disk work before the registry lock: the folder may already be there.
+        // Disk work before the registry lock: the folder may already be there; the source's
+        // identity is what every run checks the file against.
         std::fs::create_dir_all(&spec.dir.path)
             .map_err(|e| Error::io("cannot create job folder", &spec.dir.path, e))?;
+        spec.manifest.identity = Some(
+            SourceIdentity::of(&spec.plan.input)
+                .map_err(|e| Error::bad_input(format!("input not readable: {}: {e}", spec.plan.input.display())))?,
+        );
         let mut jobs = self.shared.jobs.lock();
         // Another start for the same job may have won the race while the folder was made.
         if let Some(job) = jobs.get(&spec.id).filter(|j| !matches!(j.state(), JobState::Failed | JobState::Cancelled)) {
@@ -182,20 +190,27 @@ impl EngineHandle {
             planned_from = Some(tx);
         }
         let job = self.register(&mut jobs, spec, start_segment, false);
+        drop(jobs);
         if let Some(tx) = planned_from {
             let _ = tx.send(Arc::downgrade(&job));
         }
+        self.read_frames_for(&job);
         Ok(job.status())
     }
 
-    /// The registered job of this id that a new viewer can join (not failed or cancelled).
+    /// The registered job of this id that a new viewer can join (not failed or cancelled, and
+    /// if finished, its file still whole: a damaged one is set aside and the job made again).
     fn joinable(&self, id: &str) -> Option<Arc<Job>> {
-        self.shared
-            .jobs
-            .lock()
-            .get(id)
-            .filter(|j| !matches!(j.state(), JobState::Failed | JobState::Cancelled))
-            .cloned()
+        let job = self.shared.jobs.lock().get(id).cloned()?;
+        match job.state() {
+            JobState::Failed | JobState::Cancelled => None,
+            JobState::Done if !job.final_intact() => {
+                job.set_aside_final();
+                self.shared.jobs.lock().remove(id);
+                None
+            }
+            _ => Some(job),
+        }
     }
 
     /// A new viewer joins a job: it counts as viewer activity, and a paused job resumes where
@@ -255,7 +270,9 @@ impl EngineHandle {
             let Some(req) = manifest.request.clone() else { continue };
             self.remember_from_manifest(&manifest);
             let spec = match self.spec_for(&req).await {
-                Ok(spec) => spec,
+                Ok(spec) => {
+                    JobSpec { manifest: Manifest { identity: manifest.identity.clone(), ..spec.manifest }, ..spec }
+                }
                 Err(e) => {
                     tracing::warn!(job = %name, "unfinished job cannot resume: {}", e.message);
                     continue;
@@ -272,6 +289,9 @@ impl EngineHandle {
             }
             let paused = !self.shared.config.resume_unfinished;
             let job = self.register(&mut self.shared.jobs.lock(), spec, 0, paused);
+            if job.state() != JobState::Done {
+                self.read_frames_for(&job);
+            }
             tracing::info!(job = %name, state = ?job.state(), "found job on disk");
         }
     }
@@ -280,7 +300,8 @@ impl EngineHandle {
     /// the same as when the job was made: a restarted engine then needs no ffprobe for it.
     fn remember_from_manifest(&self, manifest: &Manifest) {
         let (Some(media), Some(key)) = (&manifest.media, source_key(&manifest.input)) else { return };
-        if key.1 == manifest.source_size && key.2 as i128 == manifest.source_mtime_ns {
+        let same_file = manifest.identity.as_ref().is_none_or(|i| i.inode == key.3);
+        if key.1 == manifest.source_size && key.2 as i128 == manifest.source_mtime_ns && same_file {
             self.shared.sources.probes.put(key.clone(), media.clone());
             if let Some(index) = &manifest.keyframes {
                 self.shared.sources.keyframes.put(key, Arc::new(index.clone()));

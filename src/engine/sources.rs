@@ -16,14 +16,16 @@ use std::time::{Duration, UNIX_EPOCH};
 /// Entries kept per cache before it is cleared.
 const CACHE_SIZE: usize = 1024;
 
-/// A source as the caches know it: its path, size and mtime (ns), so a changed file is a new key.
-pub(crate) type SourceKey = (PathBuf, u64, u128);
+/// A source as the caches know it: its path, size, mtime (ns) and inode, so a changed file (or
+/// another renamed over it, even with the old size and mtime) is a new key.
+pub(crate) type SourceKey = (PathBuf, u64, u128, u64);
 
 /// The cache key of a source as it is now on disk.
 pub(crate) fn source_key(input: &Path) -> Option<SourceKey> {
+    use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(input).ok()?;
     let mtime = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-    Some((input.to_path_buf(), m.len(), mtime))
+    Some((input.to_path_buf(), m.len(), mtime, m.ino()))
 }
 
 /// Values per source, bounded.
@@ -50,12 +52,17 @@ impl<T: Clone> SourceCache<T> {
     }
 }
 
+/// A packet pass over a source, shared by everyone who waits for it.
+type Scan = Arc<tokio::sync::OnceCell<std::result::Result<Arc<Keyframes>, Error>>>;
+
 /// The engine's knowledge of sources.
 #[derive(Default)]
 pub(crate) struct Sources {
     pub(crate) probes: SourceCache<MediaInfo>,
-    /// Keyframe indexes of sources whose fallback may be a stream copy.
+    /// Keyframe and frame indexes of sources.
     pub(crate) keyframes: SourceCache<Arc<Keyframes>>,
+    /// Packet passes under way: a second asker waits for the first's.
+    scans: Mutex<HashMap<SourceKey, Scan>>,
 }
 
 impl EngineHandle {
@@ -81,6 +88,40 @@ impl EngineHandle {
         Ok(media)
     }
 
+    /// The packet index of a source's video stream (keyframes and every frame's time), read
+    /// once per (path, size, mtime) by one ffprobe pass however many ask at once.
+    pub(crate) async fn scan_once(&self, input: &Path) -> Result<Arc<Keyframes>> {
+        let key = source_key(input).ok_or_else(|| Error::bad_input(format!("input not found: {}", input.display())))?;
+        // An index restored from a manifest has no frame times: that one is read again.
+        if let Some(hit) = self.shared.sources.keyframes.get(&key).filter(|k| !k.frames.is_empty()) {
+            return Ok(hit);
+        }
+        let cell = self.shared.sources.scans.lock().entry(key.clone()).or_default().clone();
+        let read = cell.get_or_init(|| async { keyframes::scan(self.ffprobe(), input).await.map(Arc::new) }).await;
+        let read = read.clone();
+        self.shared.sources.scans.lock().remove(&key);
+        if let Ok(index) = &read {
+            self.shared.sources.keyframes.put(key, index.clone());
+        }
+        read
+    }
+
+    /// Reads the source's frames for a job's verifier in the background; the job (and its
+    /// rungs) get them, or why they could not be read.
+    pub(crate) fn read_frames_for(&self, job: &Arc<Job>) {
+        if job.frames().is_some() {
+            return;
+        }
+        let (this, job, input) = (self.clone(), job.clone(), job.plan().input.clone());
+        tokio::spawn(async move {
+            let read = this.scan_once(&input).await.map(|k| k.frames.clone());
+            if let Err(e) = &read {
+                tracing::warn!(job = %job.id(), "cannot read the source's frames: {}", e.message);
+            }
+            job.set_frames(read);
+        });
+    }
+
     /// The keyframe index of a source's video stream, read once per (path, size, mtime) and
     /// waited for at most `keyframe_read_seconds`: a longer read goes on and is cached.
     pub(crate) async fn keyframes_cached(&self, input: &Path) -> Result<Arc<Keyframes>> {
@@ -89,13 +130,7 @@ impl EngineHandle {
             return Ok(hit);
         }
         let (this, path) = (self.clone(), input.to_path_buf());
-        let read = tokio::spawn(async move {
-            let index = Arc::new(keyframes::scan(this.ffprobe(), &path).await?);
-            if let Some(k) = key {
-                this.shared.sources.keyframes.put(k, index.clone());
-            }
-            Ok::<_, Error>(index)
-        });
+        let read = tokio::spawn(async move { this.scan_once(&path).await });
         let budget = self.shared.config.keyframe_read_seconds;
         match tokio::time::timeout(Duration::from_secs(budget), read).await {
             Ok(Ok(read)) => read,

@@ -2,7 +2,7 @@
 //! section names the video track, its codec and size; each `moof` gives its fragment's decode
 //! time and sample durations. Media data (`mdat`) streams past unread.
 
-use super::{Span, Video};
+use super::{Audio, Piece, Video};
 
 /// `moov` and `moof` are read whole; anything bigger is not a file we wrote.
 const MAX_BOX: u64 = 16 << 20;
@@ -16,6 +16,25 @@ struct Track {
     video: Video,
 }
 
+/// A track's id, timescale and default sample duration.
+#[derive(Clone, Copy)]
+struct Timing {
+    id: u32,
+    timescale: u32,
+    default_duration: u32,
+}
+
+/// Decode times of a piece's samples of one track: first, end, samples, and the duration of
+/// the last one.
+#[derive(Clone, Copy, Default)]
+struct Run {
+    first: u64,
+    end: u64,
+    samples: u32,
+    last: u64,
+    gap: u64,
+}
+
 /// Reads boxes as they stream past, one piece (segment) after another.
 #[derive(Default)]
 pub(super) struct Reader {
@@ -24,8 +43,12 @@ pub(super) struct Reader {
     /// Bytes of a box being skipped that are still to come.
     skip: u64,
     track: Option<Track>,
-    /// Decode times (in track ticks) covered by the current piece.
-    span: Option<(u64, u64)>,
+    /// The audio track, when there is one.
+    audio: Option<Timing>,
+    /// The current piece's video samples.
+    video_run: Option<Run>,
+    /// The current piece's audio samples.
+    audio_run: Option<Run>,
 }
 
 impl Reader {
@@ -72,23 +95,44 @@ impl Reader {
             if self.buf.len() == size as usize {
                 let body = std::mem::take(&mut self.buf);
                 match &kind {
-                    b"moov" => self.track = Some(video_track(&body[header..])?),
+                    b"moov" => {
+                        self.track = Some(video_track(&body[header..])?);
+                        self.audio = audio_track(&body[header..]);
+                    }
                     _ => self.fragment(&body[header..])?,
                 }
             }
         }
     }
 
-    /// Ends a piece: it must end between boxes; returns the video time it covers.
-    pub(super) fn end_piece(&mut self) -> Result<Option<Span>, String> {
+    /// Ends a piece: it must end between boxes; returns what it holds (decode times: the
+    /// fragments carry no presentation time of their own).
+    pub(super) fn end_piece(&mut self) -> Result<Option<Piece>, String> {
         if self.skip > 0 || !self.buf.is_empty() {
             return Err("it ends inside a box".into());
         }
-        let Some(((start, end), track)) = self.span.take().zip(self.track) else {
+        let audio = self.audio_run.take().zip(self.audio).map(|(r, t)| {
+            let scale = f64::from(t.timescale);
+            Audio {
+                first: r.first as f64 / scale,
+                end: r.end as f64 / scale,
+                largest_gap: r.gap as f64 / scale,
+                frames: r.samples,
+            }
+        });
+        let Some((run, track)) = self.video_run.take().zip(self.track) else {
             return Ok(None);
         };
         let scale = f64::from(track.timescale);
-        Ok(Some(Span { start: start as f64 / scale, end: end as f64 / scale }))
+        Ok(Some(Piece {
+            frames: run.samples,
+            first: run.first as f64 / scale,
+            last: run.end.saturating_sub(run.last) as f64 / scale,
+            end: run.end as f64 / scale,
+            audio,
+            // Parameter sets live in the init section; the job compares every run's with its own.
+            self_contained: true,
+        }))
     }
 
     /// Codec and size, once the init section was read.
@@ -96,36 +140,58 @@ impl Reader {
         self.track.map(|t| t.video).ok_or_else(|| "no moov box with a video track".to_string())
     }
 
-    /// Adds a `moof`'s video samples to the piece's span.
+    /// Adds a `moof`'s video and audio samples to the piece.
     fn fragment(&mut self, moof: &[u8]) -> Result<(), String> {
         let track = self.track.ok_or("a fragment before the init section")?;
+        let video = Timing { id: track.id, timescale: track.timescale, default_duration: track.default_duration };
         for traf in children(moof).filter(|(k, _)| k == b"traf").map(|(_, b)| b) {
-            let mut default = track.default_duration;
-            let mut ours = false;
+            let mut default = None;
+            let mut id = None;
             let mut start = None;
-            let mut total = 0u64;
+            let mut samples = (0u64, 0u32, 0u64);
             for (kind, b) in children(traf) {
                 match &kind {
                     b"tfhd" => {
                         let flags = be32(b, 0)? & 0xff_ffff;
-                        ours = be32(b, 4)? == track.id;
+                        id = Some(be32(b, 4)?);
                         // Optional fields in order: base offset (8), description index (4), duration.
                         let at = 8 + if flags & 1 != 0 { 8 } else { 0 } + if flags & 2 != 0 { 4 } else { 0 };
                         if flags & 8 != 0 {
-                            default = be32(b, at)?;
+                            default = Some(be32(b, at)?);
                         }
                     }
                     b"tfdt" => {
                         start = Some(if b.first() == Some(&1) { be64(b, 4)? } else { u64::from(be32(b, 4)?) });
                     }
-                    b"trun" if ours => total += run_duration(b, default)?,
+                    b"trun" => {
+                        let timing = [Some(video), self.audio].into_iter().flatten().find(|t| Some(t.id) == id);
+                        if let Some(t) = timing {
+                            let (total, count, last) = run_duration(b, default.unwrap_or(t.default_duration))?;
+                            samples = (samples.0 + total, samples.1 + count, last);
+                        }
+                    }
                     _ => {}
                 }
             }
-            if let (true, Some(start)) = (ours, start) {
-                let (low, high) = self.span.unwrap_or((start, start + total));
-                self.span = Some((low.min(start), high.max(start + total)));
-            }
+            let (Some(id), Some(start)) = (id, start) else { continue };
+            let slot = if id == video.id {
+                &mut self.video_run
+            } else if self.audio.is_some_and(|a| a.id == id) {
+                &mut self.audio_run
+            } else {
+                continue;
+            };
+            let (total, count, last) = samples;
+            *slot = Some(match *slot {
+                None => Run { first: start, end: start + total, samples: count, last, gap: 0 },
+                Some(r) => Run {
+                    first: r.first.min(start),
+                    end: r.end.max(start + total),
+                    samples: r.samples + count,
+                    last,
+                    gap: r.gap.max(start.abs_diff(r.end)),
+                },
+            });
         }
         Ok(())
     }
@@ -180,21 +246,22 @@ fn be16(b: &[u8], at: usize) -> Result<u32, String> {
         .ok_or_else(|| "a box is cut short".to_string())
 }
 
-/// The summed sample durations of a `trun`.
-fn run_duration(trun: &[u8], default: u32) -> Result<u64, String> {
+/// A `trun`'s summed sample durations, its sample count and its last sample's duration.
+fn run_duration(trun: &[u8], default: u32) -> Result<(u64, u32, u64), String> {
     let flags = be32(trun, 0)? & 0xff_ffff;
     let count = be32(trun, 4)?;
     if flags & 0x100 == 0 {
-        return Ok(u64::from(count) * u64::from(default));
+        return Ok((u64::from(count) * u64::from(default), count, u64::from(default)));
     }
     let mut at = 8 + if flags & 1 != 0 { 4 } else { 0 } + if flags & 4 != 0 { 4 } else { 0 };
     let per_sample = 4 * [0x100, 0x200, 0x400, 0x800].iter().filter(|f| flags & **f != 0).count();
-    let mut total = 0u64;
+    let (mut total, mut last) = (0u64, 0u64);
     for _ in 0..count {
-        total += u64::from(be32(trun, at)?);
+        last = u64::from(be32(trun, at)?);
+        total += last;
         at += per_sample;
     }
-    Ok(total)
+    Ok((total, count, last))
 }
 
 /// The first video track of a `moov`: id, timescale, default sample duration, codec, size.
@@ -204,13 +271,7 @@ fn video_track(moov: &[u8]) -> Result<Track, String> {
         if child(mdia, b"hdlr").and_then(|h| h.get(8..12)) != Some(b"vide") {
             continue;
         }
-        let tkhd = child(trak, b"tkhd").ok_or("a track without tkhd")?;
-        let id = be32(tkhd, if tkhd.first() == Some(&1) { 20 } else { 12 })?;
-        let mdhd = child(mdia, b"mdhd").ok_or("a track without mdhd")?;
-        let timescale = be32(mdhd, if mdhd.first() == Some(&1) { 20 } else { 12 })?;
-        if timescale == 0 {
-            return Err("a video track with timescale 0".into());
-        }
+        let Timing { id, timescale, default_duration } = timing(moov, trak, mdia, 0)?;
         let stsd = child(mdia, b"minf").and_then(|m| child(m, b"stbl")).and_then(|s| child(s, b"stsd"));
         let entry = stsd.and_then(|s| s.get(8..)).ok_or("a video track without sample description")?;
         let (size, _) = box_size(entry)?.ok_or("a sample description is cut short")?;
@@ -222,15 +283,40 @@ fn video_track(moov: &[u8]) -> Result<Track, String> {
         };
         // VisualSampleEntry: 8 header, 6 reserved, 2 data reference index, 16 pre-defined.
         let video = Video { codec, width: be16(entry, 32)?, height: be16(entry, 34)? };
-        let default_duration = child(moov, b"mvex")
-            .into_iter()
-            .flat_map(children)
-            .filter(|(k, b)| k == b"trex" && be32(b, 4).ok() == Some(id))
-            .find_map(|(_, b)| be32(b, 12).ok())
-            .unwrap_or(0);
         return Ok(Track { id, timescale, default_duration, video });
     }
     Err("no video track in its moov box".into())
+}
+
+/// The first sound track of a `moov`, if any.
+fn audio_track(moov: &[u8]) -> Option<Timing> {
+    for trak in children(moov).filter(|(k, _)| k == b"trak").map(|(_, b)| b) {
+        let mdia = child(trak, b"mdia")?;
+        if child(mdia, b"hdlr").and_then(|h| h.get(8..12)) != Some(b"soun") {
+            continue;
+        }
+        return timing(moov, trak, mdia, 1024).ok();
+    }
+    None
+}
+
+/// A track's id (`tkhd`), timescale (`mdhd`) and default sample duration (`trex`, else
+/// `fallback`).
+fn timing(moov: &[u8], trak: &[u8], mdia: &[u8], fallback: u32) -> Result<Timing, String> {
+    let tkhd = child(trak, b"tkhd").ok_or("a track without tkhd")?;
+    let id = be32(tkhd, if tkhd.first() == Some(&1) { 20 } else { 12 })?;
+    let mdhd = child(mdia, b"mdhd").ok_or("a track without mdhd")?;
+    let timescale = be32(mdhd, if mdhd.first() == Some(&1) { 20 } else { 12 })?;
+    if timescale == 0 {
+        return Err("a track with timescale 0".into());
+    }
+    let default_duration = child(moov, b"mvex")
+        .into_iter()
+        .flat_map(children)
+        .filter(|(k, b)| k == b"trex" && be32(b, 4).ok() == Some(id))
+        .find_map(|(_, b)| be32(b, 12).ok())
+        .unwrap_or(fallback);
+    Ok(Timing { id, timescale, default_duration })
 }
 
 #[cfg(test)]
@@ -253,11 +339,11 @@ mod tests {
             with.extend(d.to_be_bytes());
             with.extend(s.to_be_bytes());
         }
-        assert_eq!(run_duration(&with, 1), Ok(1000));
+        assert_eq!(run_duration(&with, 1), Ok((1000, 2, 488)));
         let mut without = vec![0, 0, 0x02, 0x05];
         without.extend(30u32.to_be_bytes());
         without.extend([0; 8]);
-        assert_eq!(run_duration(&without, 512), Ok(30 * 512));
+        assert_eq!(run_duration(&without, 512), Ok((30 * 512, 30, 512)));
     }
 
     #[test]
@@ -272,7 +358,7 @@ mod tests {
         for b in file.chunks(3) {
             r.feed(b).unwrap();
         }
-        assert_eq!(r.end_piece(), Ok(None), "no fragment in it");
+        assert!(r.end_piece().unwrap().is_none(), "no fragment in it");
         assert!(r.video().is_err());
     }
 

@@ -3,6 +3,7 @@
 //! loop, applies the policy (restart, stop, priority, adaptations), and ends runs so that no
 //! half-written segment ever gets a final name.
 
+use super::finalize::{unverified, Assembled};
 use super::policy::{self, Adaptation};
 use super::{Control, Job, JobState, Role, Tools, Verdict};
 use crate::error::{Error, ErrorCode, Result};
@@ -20,6 +21,11 @@ use tokio::sync::mpsc;
 
 /// Runs that die without writing a segment before the job gives up.
 const MAX_FRUITLESS_RUNS: u32 = 2;
+/// Segments one run encodes at most: its keyframe list is one argument (Linux caps one at
+/// 128 KiB), and a longer stretch is the next run's, which joins it exactly.
+const MAX_RUN_SEGMENTS: u32 = 2000;
+/// Times the finished file is assembled again after segments failed the verifier.
+const MAX_REDOS: u32 = 3;
 
 enum RunEnd {
     Exited(Exit),
@@ -40,28 +46,49 @@ impl Job {
         mut rx: mpsc::UnboundedReceiver<Control>,
         checks: Vec<tokio::task::JoinHandle<Result<()>>>,
     ) {
-        let mut result = self.encode_all(&mut want, &tools, &mut rx).await;
-        for check in checks {
-            if result.is_ok() {
-                result = check
-                    .await
-                    .unwrap_or_else(|e| Err(Error::new(ErrorCode::Internal, format!("checking panicked: {e}"))));
+        // Segments left on disk by an earlier engine count only once verified.
+        let job = self.clone();
+        let _ = tokio::task::spawn_blocking(move || job.admit_found()).await;
+        let mut checks = Some(checks);
+        let mut tries = 0;
+        let result = loop {
+            if let Err(e) = self.encode_all(&mut want, &tools, &mut rx).await {
+                break Err(e);
             }
-        }
-        let result = match result {
-            Ok(()) => {
-                self.update(|l| {
-                    l.state = JobState::Finalizing;
-                    l.encoder.span = None;
-                });
-                let job = self.clone();
-                match tokio::task::spawn_blocking(move || job.assemble()).await {
-                    Ok(Ok(offsets)) => self.publish(offsets),
-                    Ok(Err(e)) => Err(e),
-                    Err(e) => Err(Error::new(ErrorCode::Internal, format!("assembling panicked: {e}"))),
+            for check in checks.take().into_iter().flatten() {
+                if let Err(e) = check
+                    .await
+                    .unwrap_or_else(|e| Err(Error::new(ErrorCode::Internal, format!("checking panicked: {e}"))))
+                {
+                    self.finish(Err(e));
+                    return;
                 }
             }
-            Err(e) => Err(e),
+            // Finalizing: checked against the source's frames (read by then, or waited for).
+            self.update(|l| {
+                l.state = JobState::Finalizing;
+                l.encoder.span = None;
+            });
+            let frames = match self.wait_frames().await {
+                Ok(frames) => frames,
+                Err(e) => break Err(e),
+            };
+            if let Err(e) = self.check_source() {
+                break Err(e);
+            }
+            let job = self.clone();
+            match tokio::task::spawn_blocking(move || job.assemble(&frames)).await {
+                Ok(Ok(Assembled::File(tmp, offsets))) => break self.publish(tmp, offsets),
+                Ok(Ok(Assembled::Redo(bad))) if tries < MAX_REDOS => {
+                    // Segments that fail are made again, not the job.
+                    tries += 1;
+                    want = bad[0].0;
+                    self.update(|l| l.state = JobState::Queued);
+                }
+                Ok(Ok(Assembled::Redo(bad))) => break Err(unverified(format!("segments keep failing: {}", bad[0].1))),
+                Ok(Err(e)) => break Err(e),
+                Err(e) => break Err(Error::new(ErrorCode::Internal, format!("assembling panicked: {e}"))),
+            }
         };
         self.finish(result);
     }
@@ -124,11 +151,15 @@ impl Job {
             let next = {
                 let l = self.live.lock();
                 // A rung only ever encodes forward from its viewer; gaps behind are nobody's.
-                l.output
-                    .segments
-                    .next_missing(*want)
-                    .filter(|&k| !on_demand || k >= *want)
-                    .map(|first| (first, l.output.segments.next_ready_after(first)))
+                l.output.segments.next_missing(*want).filter(|&k| !on_demand || k >= *want).map(|first| {
+                    let count = self.plan.timeline.count();
+                    let cap = (first + MAX_RUN_SEGMENTS < count).then_some(first + MAX_RUN_SEGMENTS);
+                    let end = match (l.output.segments.next_ready_after(first), cap) {
+                        (Some(next), Some(cap)) => Some(next.min(cap)),
+                        (next, cap) => next.or(cap),
+                    };
+                    (first, end)
+                })
             };
             let (first, end) = match next {
                 Some(run) => run,
@@ -157,7 +188,7 @@ impl Job {
                     permit = Some(self.acquire_slot(want, tools, rx).await?);
                 }
                 RunEnd::Exited(exit) => {
-                    self.mark_existing();
+                    self.mark_existing(first);
                     let l = self.live.lock();
                     let filled =
                         (first..end.unwrap_or(self.plan.timeline.count())).all(|k| l.output.segments.is_ready(k));
@@ -168,9 +199,17 @@ impl Job {
                         fruitless = 0;
                         continue;
                     }
-                    let reason = match exit {
-                        Exit::Failed(code) => format!("ffmpeg failed (exit {code:?}): {}", self.log_tail(first)),
-                        Exit::Success | Exit::Unknown => {
+                    let rejected = self.live.lock().encoder.rejected.take();
+                    let full = if self.dir.is_full(self.room_needed()) { "disk full: " } else { "" };
+                    let reason = match (exit, rejected) {
+                        // The verifier threw a segment out: the run is made again.
+                        (_, Some((k, why))) => format!("{full}segment {k} failed verification: {why}"),
+                        (Exit::Failed(code), None) => {
+                            let tail = self.log_tail(first);
+                            let full = if tail.contains("No space left on device") { "disk full: " } else { full };
+                            format!("{full}ffmpeg failed (exit {code:?}): {tail}")
+                        }
+                        (Exit::Success | Exit::Unknown, None) => {
                             return Err(Error::bad_input(format!(
                                 "the source ends early: ffmpeg stopped before segment {} of {} (truncated or corrupt file?)",
                                 self.live.lock().output.segments.next_missing(first).unwrap_or(first),
@@ -189,6 +228,13 @@ impl Job {
         }
     }
 
+    /// Room a run needs to write its next segment: twice the largest segment so far (an init
+    /// section and a temporary copy), at least 1 MiB.
+    fn room_needed(&self) -> u64 {
+        let largest = u64::from(self.live.lock().output.sizes.iter().copied().max().unwrap_or(0));
+        (2 * largest).max(1 << 20)
+    }
+
     fn log_tail(&self, first: u32) -> String {
         let text = std::fs::read_to_string(self.dir.log(first)).unwrap_or_default();
         let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).rev().take(2).collect();
@@ -199,20 +245,19 @@ impl Job {
         }
     }
 
-    /// Marks every complete segment on disk (a backstop for missed file events).
-    pub(super) fn mark_existing(&self) {
+    /// Admits every complete segment on disk that the run from `first` wrote (a backstop for
+    /// missed file events).
+    fn mark_existing(&self, first: u32) {
+        let has_init = self.adopt_init();
+        self.update(|l| l.output.has_init = has_init);
         let found = self.dir.scan_segments(self.plan.timeline.count());
         let new: Vec<u32> = {
             let l = self.live.lock();
             found.into_iter().filter(|&k| !l.output.segments.is_ready(k)).collect()
         };
-        let sizes: Vec<(u32, u64)> =
-            new.into_iter().map(|k| (k, std::fs::metadata(self.dir.segment(k)).map_or(0, |m| m.len()))).collect();
-        let has_init = self.adopt_init();
-        self.update(|l| {
-            l.mark_ready(&self.plan.timeline, sizes);
-            l.output.has_init = has_init;
-        });
+        for k in new {
+            self.admit(k, Some(first));
+        }
     }
 
     /// fMP4: the first run's init section becomes the job's; all runs encode alike.
@@ -266,12 +311,13 @@ impl Job {
 
     /// Ends a run: its ffmpeg group is killed (so no partial segment gets a final name) and
     /// every segment it completed is counted.
-    async fn end_run(&self, child: &mut process::Child) {
+    async fn end_run(&self, child: &mut process::Child, first: u32) {
         child.kill().await;
         // Only one ffmpeg writes a job's folder: what it left half-written is garbage now (the
         // manifest may be being written beside it).
         self.dir.remove_partials(false);
-        self.mark_existing();
+        self.mark_existing(first);
+        self.give_up_last_of_killed_run();
     }
 
     async fn run_once(
@@ -283,6 +329,7 @@ impl Job {
         gap_fill: bool,
     ) -> Result<RunEnd> {
         let on_demand = self.role.on_demand();
+        self.check_source()?;
         // Viewers get the CPU first: gap filling, and runs nobody has asked for lately, yield.
         // A rung always serves a viewer who would otherwise wait.
         let wanted_nice = || policy::wanted_nice(&self.live.lock(), on_demand, gap_fill, tools.viewer_idle);
@@ -316,6 +363,8 @@ impl Job {
             // The new run's speed is measured afresh: the verdict must judge this preset.
             l.progress.speed_avg = 0.0;
             l.encoder.stopped = false;
+            l.encoder.last_made = None;
+            l.encoder.rejected = None;
         });
         let started = Instant::now();
         let mut stopped = false;
@@ -337,7 +386,7 @@ impl Job {
                     _ => lines = None,
                 },
                 Some(path) = events.recv() => {
-                    self.on_file_event(&path);
+                    self.on_file_event(&path, first);
                     // A rung stops as soon as it is far enough ahead, not at the next check.
                     if on_demand {
                         self.apply_stop(&child, &mut stopped, first);
@@ -356,14 +405,14 @@ impl Job {
                         } else if want < nice {
                             // Raising priority back needs privileges: a new run starts at
                             // normal priority where the viewer is.
-                            self.end_run(&mut child).await;
+                            self.end_run(&mut child, first).await;
                             let k = self.live.lock().viewers.at.unwrap_or(first);
                             return Ok(RunEnd::Seek(k));
                         }
                     }
                     self.apply_stop(&child, &mut stopped, first);
                     if on_demand && self.live.lock().idle_for(policy::RUNG_IDLE) {
-                        self.end_run(&mut child).await;
+                        self.end_run(&mut child, first).await;
                         return Ok(RunEnd::Idle);
                     }
                     // Falling behind a viewer: first a faster preset, from where the run is.
@@ -376,7 +425,7 @@ impl Job {
                     match policy::next_adaptation(behind, started.elapsed(), plan.faster().is_some(), lower.is_some()) {
                         Some(Adaptation::FasterPreset) => {
                             let faster = plan.faster().expect("checked");
-                            self.end_run(&mut child).await;
+                            self.end_run(&mut child, first).await;
                             let mut l = self.live.lock();
                             let k = l.output.segments.next_missing(first).unwrap_or(first);
                             let text = format!(
@@ -413,28 +462,28 @@ impl Job {
                 msg = rx.recv() => match msg {
                     Some(Control::Seek(k)) => if self.should_restart(k) {
                         tracing::info!(job = %self.id, from = first, to = k, "viewer seeked: restarting the encoder");
-                        self.end_run(&mut child).await;
+                        self.end_run(&mut child, first).await;
                         return Ok(RunEnd::Seek(k));
                     },
                     Some(Control::Overtaken(k)) => if let Some(to) = self.overtaken_restart(k, first) {
-                        self.end_run(&mut child).await;
+                        self.end_run(&mut child, first).await;
                         let mut l = self.live.lock();
                         self.note(&mut l, format!("the viewer overtook the encoder at segment {k}: restarting it ahead, at {to}"));
                         return Ok(RunEnd::Seek(to));
                     },
                     Some(Control::Hold) => priority_check.reset_immediately(),
                     Some(Control::Yield) => if nice > 0 || self.far_ahead() {
-                        self.end_run(&mut child).await;
+                        self.end_run(&mut child, first).await;
                         let mut l = self.live.lock();
                         self.note(&mut l, "gave its encoder slot to another job's viewer".to_owned());
                         return Ok(RunEnd::Yield);
                     },
                     Some(Control::Stop(e)) => {
-                        self.end_run(&mut child).await;
+                        self.end_run(&mut child, first).await;
                         return Err(e);
                     }
                     None => {
-                        self.end_run(&mut child).await;
+                        self.end_run(&mut child, first).await;
                         return Err(Error::new(ErrorCode::Cancelled, "cancelled"));
                     }
                 },
@@ -456,7 +505,7 @@ impl Job {
         }
     }
 
-    fn on_file_event(&self, path: &Path) {
+    fn on_file_event(&self, path: &Path, first: u32) {
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
         if self.plan.stream_copy {
             // The muxer begins segment k only after closing k-1 (a killed run's leftovers are
@@ -471,12 +520,11 @@ impl Job {
             }
         }
         if let Some(k) = self.dir.parse_segment_name(&name) {
-            if let Some(meta) = std::fs::metadata(path).ok().filter(|m| m.is_file()) {
+            let fresh = !self.live.lock().output.segments.is_ready(k);
+            if fresh && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
                 let has_init = self.adopt_init() || self.dir.container == Container::Ts;
-                self.update(|l| {
-                    l.mark_ready(&self.plan.timeline, [(k, meta.len())]);
-                    l.output.has_init = has_init;
-                });
+                self.update(|l| l.output.has_init = has_init);
+                self.admit(k, Some(first));
             }
         }
     }

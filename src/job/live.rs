@@ -36,6 +36,11 @@ pub(crate) struct Output {
     pub(crate) final_offsets: Vec<u64>,
     /// The fMP4 init section exists.
     pub(crate) has_init: bool,
+    /// The finished file as saved, to tell whether it still is.
+    pub(crate) final_record: Option<crate::identity::SourceIdentity>,
+    /// Where the segments' times sit against the source's clock (MPEG-TS's mux delay), once a
+    /// segment checked against the source's frames showed it.
+    pub(crate) offset: Option<f64>,
 }
 
 /// The encoder run, current or last.
@@ -53,6 +58,10 @@ pub(crate) struct Encoder {
     pub(crate) hold: bool,
     /// The encoder is stopped right now.
     pub(crate) stopped: bool,
+    /// The last segment the current run made.
+    pub(crate) last_made: Option<u32>,
+    /// The last segment of the current run the verifier threw out, and why.
+    pub(crate) rejected: Option<(u32, String)>,
 }
 
 /// How fast the current run goes.
@@ -101,6 +110,8 @@ impl Live {
                 sizes,
                 final_offsets: Vec::new(),
                 has_init: false,
+                final_record: None,
+                offset: None,
             },
             encoder: Encoder { preset, ..Encoder::default() },
             progress: Progress::default(),
@@ -125,6 +136,15 @@ impl Live {
             }
         }
         o.peak = crate::timeline::peak_bitrate(t, &o.sizes);
+    }
+
+    /// Forgets segment `k` (it was deleted).
+    pub(crate) fn forget(&mut self, t: &Timeline, k: u32) {
+        let o = &mut self.output;
+        if o.segments.unmark(k) {
+            o.sizes[k as usize] = 0;
+            o.peak = crate::timeline::peak_bitrate(t, &o.sizes);
+        }
     }
 
     /// Segment sizes from a finished file's piece offsets (an fMP4 init section first).

@@ -4,6 +4,7 @@
 //! [`status`] is the JSON contract; [`live`] the state that changes; [`policy`] the pure rules
 //! that decide; [`driver`] supervises the runs; [`finalize`] makes the saved file.
 
+mod admit;
 mod driver;
 mod finalize;
 mod live;
@@ -17,7 +18,7 @@ use crate::plan::EncodePlan;
 use crate::segments::SegmentSet;
 use crate::store::{JobDir, Manifest};
 use crate::timeline::{Container, Timeline};
-use live::{size_u32, Live};
+use live::Live;
 use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, Weak};
@@ -96,6 +97,11 @@ pub struct Job {
     rungs: Vec<Arc<Job>>,
     /// The upscaled job a rung serves, told where its viewers are.
     parent: OnceLock<Weak<Job>>,
+    /// Every source frame's time (the verifier's reference), or why it could not be read.
+    frames: OnceLock<std::result::Result<Arc<[f64]>, Error>>,
+    /// Why the job was told to stop (a cancel or a failure): a finalization in progress gives
+    /// up with it.
+    stopping: OnceLock<Error>,
 }
 
 /// Adaptations kept for status.
@@ -113,18 +119,23 @@ impl Job {
         let JobSpec { id, role, plan, dir, final_path, manifest, confirmation } = spec;
         let timeline = plan.timeline.clone();
         dir.remove_partials(true);
-        let mut segments = SegmentSet::new(timeline.count());
-        let mut sizes = vec![0u32; timeline.count() as usize];
-        for k in dir.scan_segments(timeline.count()) {
-            segments.mark(k);
-            sizes[k as usize] = std::fs::metadata(dir.segment(k)).map_or(0, |m| size_u32(m.len()));
-        }
+        // Segments on disk are admitted by the driver once verified.
+        let segments = SegmentSet::new(timeline.count());
+        let sizes = vec![0u32; timeline.count() as usize];
         let previous = if role == Role::Upscaled { dir.read_manifest() } else { None };
-        let finished = previous
+        let saved = previous
             .as_ref()
             .filter(|m| m.final_path.as_deref() == Some(final_path.as_path()) && final_path.is_file())
-            .map(|m| m.final_offsets.clone())
-            .filter(|o| !o.is_empty());
+            .filter(|m| !m.final_offsets.is_empty());
+        // A finished file is reused only while it holds what was saved.
+        let saved = match saved {
+            Some(m) if m.final_identity.as_ref().is_some_and(|r| !r.same_bytes(&final_path)) => {
+                finalize::set_aside(&final_path);
+                None
+            }
+            other => other,
+        };
+        let finished = saved.map(|m| (m.final_offsets.clone(), m.final_identity.clone()));
         // A rung waits for its first request.
         let paused = paused || role.on_demand();
         let state = match (finished.is_some(), paused) {
@@ -145,7 +156,10 @@ impl Job {
             manifest,
             live: Mutex::new({
                 let mut live = Live::new(state, &timeline, segments, sizes, preset);
-                live.output.final_offsets = finished.unwrap_or_default();
+                if let Some((offsets, record)) = finished.clone() {
+                    live.output.final_offsets = offsets;
+                    live.output.final_record = record;
+                }
                 live.output.has_init = has_init;
                 live
             }),
@@ -154,7 +168,12 @@ impl Job {
             control,
             rungs,
             parent: OnceLock::new(),
+            frames: OnceLock::new(),
+            stopping: OnceLock::new(),
         });
+        if let Some(frames) = job.dir.read_frames() {
+            let _ = job.frames.set(Ok(frames.into()));
+        }
         for r in &job.rungs {
             let _ = r.parent.set(Arc::downgrade(&job));
         }
@@ -404,6 +423,43 @@ impl Job {
         self.live.lock().idle_for(idle)
     }
 
+    /// Why the job was told to stop, if it was.
+    fn stopped_with(&self) -> Option<Error> {
+        self.stopping.get().cloned()
+    }
+
+    /// Gives the job (and its rungs) the source's frame times once read, keeping them beside
+    /// the segments; or why they could not be read (the job then cannot save its file).
+    pub(crate) fn set_frames(&self, frames: std::result::Result<Arc<[f64]>, Error>) {
+        for r in &self.rungs {
+            r.set_frames(frames.clone());
+        }
+        if let (Ok(f), Role::Upscaled) = (&frames, self.role) {
+            if let Err(e) = self.dir.write_frames(f) {
+                tracing::warn!(job = %self.id, "cannot keep the source's frames: {}", e.message);
+            }
+        }
+        if self.frames.set(frames).is_ok() {
+            self.changed.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// Waits until the source's frame times are read.
+    pub(crate) async fn wait_frames(&self) -> Result<Arc<[f64]>> {
+        let mut rx = self.changed.subscribe();
+        loop {
+            if let Some(e) = self.stopped_with() {
+                return Err(e);
+            }
+            if let Some(r) = self.frames.get() {
+                return r.clone();
+            }
+            if self.state().is_terminal() || rx.changed().await.is_err() {
+                return Err(Error::new(ErrorCode::Cancelled, "ended before the source's frames were read"));
+            }
+        }
+    }
+
     /// Records viewer activity (a new viewer joined): keeps the encoder at interactive priority.
     pub fn touch(&self) {
         self.live.lock().viewers.last_activity = Instant::now();
@@ -421,6 +477,9 @@ impl Job {
 
     /// Stops the job (and its rungs) with `error` as the reason, as [`Job::cancel`] stops it.
     pub fn fail(&self, error: Error) {
+        let _ = self.stopping.set(error.clone());
+        // Wakes a finalization waiting for the source's frames.
+        self.changed.send_modify(|v| *v += 1);
         for r in &self.rungs {
             r.fail(error.clone());
         }

@@ -41,12 +41,19 @@ impl EncodePlan {
         if !self.stream_copy {
             a.extend(self.hw_input_args());
         }
+        let preroll = self.media.seek_preroll();
         if first > 0 {
-            // Input seek to an exact segment boundary: with -copyts the new run's timestamps
-            // continue the timeline, so its segments line up with those of earlier runs. A copy
-            // starts at the keyframe at or before the seek point: the one on the cut.
-            let nudge = if self.stream_copy { CUT_NUDGE } else { -CUT_NUDGE };
-            push(&mut a, &["-ss", &t.start_arg(first, nudge)]);
+            // Input seek to a segment boundary: with -copyts the new run's timestamps continue
+            // the timeline, so its segments line up with those of earlier runs. An encoder enters
+            // `preroll` earlier, where its decoder finds a keyframe, and the output -ss below
+            // trims it to the boundary. A copy starts at the keyframe at or before the seek point:
+            // the one on the cut.
+            let at = match (self.stream_copy, preroll > 0.0) {
+                (true, _) => t.start_arg(first, CUT_NUDGE),
+                (false, true) => format!("{:.6}", (t.start(first) - preroll).max(0.0)),
+                (false, false) => t.start_arg(first, -CUT_NUDGE),
+            };
+            push(&mut a, &["-ss", &at]);
         }
         push(&mut a, &["-copyts", "-start_at_zero", "-i"]);
         a.push(input_url(&self.input));
@@ -60,13 +67,19 @@ impl EncodePlan {
             push(&mut a, &["-c:v", "copy"]);
         } else {
             a.extend(self.video_args());
-            let forced = self.forced_keyframes(first, end_k);
+            let forced = self.forced_keyframes(first, end_k, self.output_seek(first));
             // ffmpeg refuses an empty list (a one-segment run: its first frame is a keyframe).
             if !forced.is_empty() {
                 push(&mut a, &["-force_key_frames", &forced]);
             }
         }
-        a.extend(self.audio_args(first));
+        a.extend(self.audio_args());
+        if self.output_seek(first) {
+            // Output -ss trims to the frame (the audio copy to the packet) but moves the clock
+            // back by as much, which the offset undoes.
+            let at = t.start_arg(first, -CUT_NUDGE);
+            push(&mut a, &["-ss", &at, "-output_ts_offset", &at]);
+        }
         push(&mut a, &["-avoid_negative_ts", "disabled"]);
         if let Some(end) = end {
             push(&mut a, &["-to", &t.start_arg(end, -CUT_NUDGE)]);
@@ -77,14 +90,9 @@ impl EncodePlan {
             return a;
         }
         // Keyframes exist only at segment boundaries (the GOP is longer than a segment), so a
-        // short hls_time cuts at each of them, the short first one included (segments cut at
-        // keyframes are at least a second long).
-        let hls_time = match (first, &t.cuts) {
-            (_, Some(_)) => 1,
-            (0, None) => t.first_seconds.clamp(1, t.segment_seconds),
-            (_, None) => t.segment_seconds,
-        };
-        push(&mut a, &["-f", "hls", "-hls_time", &hls_time.to_string()]);
+        // tiny hls_time cuts at each of them whatever the first frame's time (the muxer counts
+        // from it: a first frame 23 ms in put a 1 s interval past the keyframe 998 ms later).
+        push(&mut a, &["-f", "hls", "-hls_time", "0.1"]);
         push(&mut a, &["-hls_playlist_type", "event", "-hls_flags", "temp_file+independent_segments"]);
         push(&mut a, &["-start_number", &first.to_string()]);
         match self.container() {
@@ -116,22 +124,25 @@ impl EncodePlan {
         a
     }
 
-    /// `-force_key_frames` for a run over segments `first..end`: the cuts themselves, or every
-    /// fixed boundary. `t` in the expression counts from the run's first frame: a run from 0
-    /// with a short first segment puts its second keyframe at the first segment's end: 0, F,
-    /// F+S, F+2S, ...
-    fn forced_keyframes(&self, first: u32, end: u32) -> String {
-        let t = &self.timeline;
-        if t.cuts.is_some() {
+    /// `-force_key_frames` for a run over segments `first..end`: every boundary inside it, as
+    /// times on the source's clock, the same clock `-ss` seeks on. (An `expr:` counts `t` from
+    /// the run's first frame: a source whose video starts 0.3 s in got its keyframes 0.3 s
+    /// late, and a run started by a seek disagreed with one from the start.)
+    ///
+    /// With an output seek the encoder's clock starts at the seek point, so the times are
+    /// counted from there.
+    fn forced_keyframes(&self, first: u32, end: u32, output_seek: bool) -> String {
+        if !output_seek {
             return self.cuts_within(first, end).join(",");
         }
-        let s = t.segment_seconds;
-        let shift = if first == 0 { s - t.first_seconds.clamp(1, s) } else { 0 };
-        if shift > 0 {
-            format!("expr:gte(t,n_forced*{s}-{shift})")
-        } else {
-            format!("expr:gte(t,n_forced*{s})")
-        }
+        let origin = self.timeline.start(first);
+        (first + 1..end).map(|k| format!("{:.6}", self.timeline.start(k) - origin)).collect::<Vec<_>>().join(",")
+    }
+
+    /// Whether a run from `first` enters the source before its boundary and trims to it with
+    /// an output seek (a container without a keyframe index).
+    fn output_seek(&self, first: u32) -> bool {
+        first > 0 && !self.stream_copy && self.media.seek_preroll() > 0.0
     }
 
     /// The cuts inside a run over segments `first..end` (where its segments after the first
@@ -224,6 +235,11 @@ impl EncodePlan {
         let h264 = codec == Codec::H264;
         let mut a = Vec::new();
         push(&mut a, &["-vf", &self.video_filter()]);
+        // Every source frame, each at its own time: no frame dropped or doubled to make a
+        // constant rate, and timestamps in the source's own clock. An encoder clock of 1/fps
+        // rounds millisecond Matroska times (video 23 ms after the audio) onto the wrong side
+        // of a segment boundary, so a frame at a join was lost (479 of 480).
+        push(&mut a, &["-fps_mode:v", "passthrough", "-enc_time_base:v", "-1"]);
         match self.backend {
             Backend::Cpu | Backend::Auto if h264 => {
                 let level = h264_level(self.profile.height).0;
@@ -278,14 +294,15 @@ impl EncodePlan {
         a
     }
 
-    /// Copying audio is only safe in a run from the very start into MPEG-TS: after `-ss`, copied
-    /// audio carries packets from before the seek point, and an fMP4 init section must describe
-    /// every run's audio alike. Everything else is AAC with the source's layout.
-    fn audio_args(&self, first: u32) -> Vec<OsString> {
+    /// AAC-LC is copied in every run: its packets keep the source's own times, so two runs meet
+    /// without a gap or an overlap (a re-encode primes each run with a frame of its own). After
+    /// `-ss`, `-copypriorss 0` drops the packets before the seek point that the keyframe seek
+    /// brought in. Any other audio becomes AAC with the source's layout.
+    fn audio_args(&self) -> Vec<OsString> {
         let mut a = Vec::new();
         let Some(audio) = &self.audio else { return a };
-        if first == 0 && self.container() == Container::Ts && audio.codec == "aac" {
-            push(&mut a, &["-c:a", "copy"]);
+        if audio.copyable() {
+            push(&mut a, &["-c:a", "copy", "-copypriorss:a", "0"]);
         } else {
             let bitrate = (64 * audio.channels).min(384);
             push(
@@ -347,7 +364,7 @@ mod tests {
         assert!(line.contains("-force_key_frames 8.500000 "), "{line}");
         assert!(line.contains("-to 12.499500 "), "{line}");
         assert!(
-            line.contains("-g 192 ") && line.contains("-hls_time 1 "),
+            line.contains("-g 192 ") && line.contains("-hls_time 0.1 "),
             "GOP over twice the longest segment: {line}"
         );
         let whole = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
@@ -360,7 +377,7 @@ mod tests {
         assert_eq!((f.profile.width, f.profile.height, f.backend), (320, 180, Backend::Cpu));
         assert_eq!((f.codecs(), f.bandwidth()), ("avc1.64000d,mp4a.40.2".into(), 300_000 + 384_000));
         let copy = display_args(Path::new("/usr/bin/ffmpeg"), &f.encode_args(2, Some(4)));
-        insta::assert_snapshot!(copy, @"/usr/bin/ffmpeg -hide_banner -nostdin -loglevel error -y -ss 5.000500 -copyts -start_at_zero -i 'file:/media/-odd: name '\\''q'\\''.mkv' -map 0:0 -map 0:1 -map_metadata -1 -map_chapters -1 -c:v copy -c:a aac -b:a 128k -ac 2 -ar 48000 -avoid_negative_ts disabled -to 12.499500 -progress pipe:1 -nostats -f segment -segment_format mpegts -segment_format_options mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled -segment_times 8.500000 -segment_time_delta 0.0005 -segment_start_number 2 seg_%05d.ts.tmp");
+        insta::assert_snapshot!(copy, @"/usr/bin/ffmpeg -hide_banner -nostdin -loglevel error -y -ss 5.000500 -copyts -start_at_zero -i 'file:/media/-odd: name '\\''q'\\''.mkv' -map 0:0 -map 0:1 -map_metadata -1 -map_chapters -1 -c:v copy -c:a copy -copypriorss:a 0 -avoid_negative_ts disabled -to 12.499500 -progress pipe:1 -nostats -f segment -segment_format mpegts -segment_format_options mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled -segment_times 8.500000 -segment_time_delta 0.0005 -segment_start_number 2 seg_%05d.ts.tmp");
         let last = display_args(Path::new("ffmpeg"), &f.encode_args(5, None));
         assert!(last.contains("-segment_times 21.000000 "), "no cut left: one past the end, {last}");
     }
@@ -391,24 +408,31 @@ mod tests {
     fn short_first_segment_moves_keyframes_and_seeks() {
         let mut p = plan(Backend::Cpu, Codec::H264, 8);
         p.timeline.first_seconds = 1;
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, Some(2)));
-        assert!(line.contains("expr:gte(t,n_forced*4-3)"), "{line}");
-        assert!(line.contains("-hls_time 1 "), "{line}");
-        assert!(line.contains("-to 5 "), "{line}");
+        // Keyframes at the boundaries on the source's clock, the clock -ss and -to use too.
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, Some(3)));
+        assert!(line.contains("-force_key_frames 1,5 "), "{line}");
+        assert!(line.contains("-to 9 "), "{line}");
         let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, None));
         assert!(line.contains("-ss 5 "), "{line}");
-        assert!(line.contains("expr:gte(t,n_forced*4)"), "{line}");
-        assert!(line.contains("-hls_time 4 "), "{line}");
+        assert!(line.contains("-force_key_frames 9,13,17 "), "{line}");
+        assert!(line.contains("-hls_time 0.1 "), "{line}");
     }
 
     #[test]
-    fn restart_seeks_to_the_segment_boundary_and_reencodes_audio() {
-        let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(3, Some(5));
-        let line = display_args(Path::new("ffmpeg"), &args);
+    fn restart_seeks_to_the_segment_boundary_and_copies_aac_from_there() {
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
         assert!(line.contains("-ss 12 -copyts"), "{line}");
         assert!(line.contains("-to 20"), "{line}");
         assert!(line.contains("-start_number 3"), "{line}");
-        assert!(line.contains("-c:a aac"), "{line}");
+        assert!(line.contains("-c:a copy -copypriorss:a 0"), "no packet from before the seek: {line}");
+        assert!(line.contains("-fps_mode:v passthrough -enc_time_base:v -1"), "every frame at its time: {line}");
+        p.audio.as_mut().unwrap().codec = "ac3".into();
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
+        assert!(line.contains("-c:a aac -b:a 128k"), "{line}");
+        p.audio.as_mut().unwrap().codec = "aac".into();
+        p.audio.as_mut().unwrap().profile = Some("HE-AAC".into());
+        assert!(!display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5))).contains("-c:a copy"));
     }
 
     macro_rules! snapshot {

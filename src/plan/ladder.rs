@@ -3,6 +3,7 @@
 
 use super::{target_size, EncodePlan, Profile};
 use crate::config::Backend;
+use crate::timeline::Container;
 
 impl EncodePlan {
     /// The backend's presets, fastest first, and the index of the configured one: the steps
@@ -30,9 +31,12 @@ impl EncodePlan {
         ladder[(configured - self.speed_step.min(configured)) as usize]
     }
 
-    /// The same plan one preset faster, if the backend has a faster one.
+    /// The same plan one preset faster, if the backend has a faster one. Never for fMP4
+    /// (HEVC): every segment is played behind the job's one init section, and a faster preset
+    /// writes other parameter sets (x265's ultrafast: 32-pixel CTUs), so its segments would
+    /// decode as garbage; a slow HEVC encoder adapts with the cheaper rungs instead.
     pub fn faster(&self) -> Option<EncodePlan> {
-        (self.speed_step < self.preset_ladder().1)
+        (self.container() == Container::Ts && self.speed_step < self.preset_ladder().1)
             .then(|| EncodePlan { speed_step: self.speed_step + 1, ..self.clone() })
     }
 
@@ -83,10 +87,13 @@ mod tests {
         let names: Vec<String> =
             std::iter::successors(Some(p), |p| p.faster()).map(|p| p.preset().to_owned()).collect();
         assert_eq!(names, ["veryfast", "superfast", "ultrafast"]);
-        let nvenc: Vec<String> = std::iter::successors(Some(plan(Backend::Nvenc, Codec::Hevc, 8)), |p| p.faster())
+        let nvenc: Vec<String> = std::iter::successors(Some(plan(Backend::Nvenc, Codec::H264, 8)), |p| p.faster())
             .map(|p| p.preset().to_owned())
             .collect();
         assert_eq!(nvenc, ["p5", "p3", "p1"]);
+        // HEVC's segments share one init section: its preset never changes.
+        assert!(plan(Backend::Cpu, Codec::Hevc, 8).faster().is_none());
+        assert!(plan(Backend::Nvenc, Codec::Hevc, 8).faster().is_none());
         assert!(plan(Backend::Vaapi, Codec::H264, 8).faster().is_none());
     }
 

@@ -223,7 +223,8 @@ pub(crate) mod fixtures {
             video_codec: "h264".into(),
             bit_depth,
             video_index: 0,
-            audio: vec![AudioStream { index: 1, codec: "aac".into(), channels: 2, sample_rate: 48000 }],
+            audio: vec![AudioStream { index: 1, codec: "aac".into(), channels: 2, sample_rate: 48000, profile: None }],
+            format: "matroska,webm".into(),
         }
     }
 

@@ -94,7 +94,7 @@ impl EncodePlan {
             }
         };
         let audio = self.audio.as_ref().map_or(0, |a| {
-            if a.codec == "aac" {
+            if a.copyable() {
                 384_000
             } else {
                 (64_000 * a.channels as u64).min(384_000)

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod abi;
+pub mod media;
 
 use jellyscale::{Backend, Codec, Config, Engine, JobStatus, StreamRequest};
 use std::path::{Path, PathBuf};
@@ -82,8 +83,16 @@ pub fn frame_count(file: &Path) -> u32 {
     String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().parse().expect("a frame count")
 }
 
+/// Engine logs in the test's output when `JELLYSCALE_LOG` is set (tracing's filter syntax).
+pub fn logs() {
+    if let Ok(filter) = std::env::var("JELLYSCALE_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+}
+
 /// A CPU-backend config inside `dir` with short segments.
 pub fn config(dir: &Path, segment_seconds: u32) -> Config {
+    logs();
     Config {
         cache_dir: dir.join("cache"),
         output_dir: Some(dir.join("out")),
@@ -146,4 +155,70 @@ pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
         .unwrap_or(false)
+}
+
+/// Presentation times of the video frames in `file`, ascending (from its packets: what players
+/// schedule by).
+pub fn frame_times(file: &Path) -> Vec<f64> {
+    stream_times(file, "v:0")
+}
+
+/// Presentation times of the first audio stream's packets in `file`, ascending.
+pub fn audio_times(file: &Path) -> Vec<f64> {
+    stream_times(file, "a:0")
+}
+
+/// Packets an edit list marks for discarding (MP4's AAC priming) are not played: left out.
+fn stream_times(file: &Path, stream: &str) -> Vec<f64> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .expect("run ffprobe");
+    let mut t: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.trim().trim_end_matches(',').split(',');
+            let pts = f.next()?.parse().ok()?;
+            (!f.next().unwrap_or("").contains('D')).then_some(pts)
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t
+}
+
+/// Asserts that `saved` holds exactly `source`'s video frames: the same count, and every
+/// presentation time the same within a tick once the files' constant offset is taken out.
+pub fn assert_same_frames(source: &Path, saved: &Path) {
+    let (want, got) = (frame_times(source), frame_times(saved));
+    assert_eq!(got.len(), want.len(), "{} holds {} frames, the source {}", saved.display(), got.len(), want.len());
+    let offset = got[0] - want[0];
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!((g - offset - w).abs() < 0.0015, "frame {i} at {:.4}s instead of {w:.4}s", g - offset);
+    }
+}
+
+/// What ffmpeg says decoding every frame of `file` (empty: no error at all). The null output
+/// keeps the file's own time base: with ffmpeg's default of 1/frame rate, millisecond times of a
+/// Matroska source round onto the same tick and the null muxer reports its own collisions.
+pub fn decode_errors(file: &Path) -> String {
+    let out = Command::new(ffmpeg())
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-enc_time_base", "-1", "-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// Asserts the first audio stream of `file` runs without a hole or an overlap of more than one
+/// AAC frame anywhere (a frame is 1024 samples at `rate`).
+pub fn assert_continuous_audio(file: &Path, rate: f64) {
+    let frame = 1024.0 / rate;
+    let t = audio_times(file);
+    assert!(t.len() > 1, "{} has audio", file.display());
+    for w in t.windows(2) {
+        let step = w[1] - w[0];
+        assert!(step > 0.0 && (step - frame).abs() <= frame + 0.0015, "audio jumps {step:.4}s at {:.3}s", w[0]);
+    }
 }
