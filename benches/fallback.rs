@@ -87,7 +87,7 @@ fn main() {
 
         // The whole fallback rung: the copy, plain ffmpeg remuxing to HLS, the encoded fallback.
         let dir = at("copy");
-        let (w, c) = timed(&ffmpeg, &copying.fallback().encode_args(0, None), &dir);
+        let (w, c) = timed(&ffmpeg, &copying.fallback().encode_args(0, None, None), &dir);
         copy_wall.push(w);
         copy_cpu.push(c);
         let remux = at("remux");
@@ -106,7 +106,7 @@ fn main() {
         let (w, c) = timed(&ffmpeg, &args, &remux);
         remux_wall.push(w);
         remux_cpu.push(c);
-        let (w, c) = timed(&ffmpeg, &encoding.fallback().encode_args(0, None), &at("encoded"));
+        let (w, c) = timed(&ffmpeg, &encoding.fallback().encode_args(0, None, None), &at("encoded"));
         enc_wall.push(w);
         enc_cpu.push(c);
 

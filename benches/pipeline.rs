@@ -22,7 +22,7 @@ fn plain_ffmpeg(engine: &Engine, input: &Path, out: &Path, from: u32, whole: boo
     let first = out.join(format!("seg_{from:05}.ts"));
     let t = Instant::now();
     let mut child = Command::new(engine.ffmpeg())
-        .args(plan.encode_args(from, None))
+        .args(plan.encode_args(from, None, None))
         .current_dir(out)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -83,7 +83,7 @@ fn jellyscale(dir: &Path, input: &Path, media: Option<&MediaInfo>, whole: bool) 
 fn alternatives(engine: &Engine, input: &Path, out: &Path) -> (f64, f64) {
     std::fs::create_dir_all(out).unwrap();
     let plan = engine.block_on(engine.plan(&request(input, false))).unwrap();
-    let hls = plan.encode_args(0, None);
+    let hls = plan.encode_args(0, None, None);
     let (w, h) = (plan.profile.width, plan.profile.height);
     let vf = format!("scale={w}:{h}:flags=lanczos,format=yuv420p");
     let t = Instant::now();

@@ -7,14 +7,15 @@ mod common;
 
 use common::media::{matroska_ms, ts_with_offset, vfr_mp4};
 use common::*;
-use jellyscale::{Codec, Engine, JobState};
+use jellyscale::{Codec, Config, Engine, JobState};
 use std::path::Path;
 use std::time::Duration;
 
 /// Upscales `src`, asking first for the segments in `order` (each a seek where it is far from
 /// the encoder), then runs the job to its end; checks the saved file against the source.
 fn seek_then_finish(dir: &Path, src: &Path, codec: Codec, order: &[u32]) {
-    let engine = Engine::new(config(dir, 4)).unwrap();
+    // The default preset, whose look-ahead and reference frames are those users get.
+    let engine = Engine::new(Config { cpu_preset: "veryfast".into(), ..config(dir, 4) }).unwrap();
     let st = engine.start(request(src, codec)).unwrap();
     for &k in order {
         let k = k.min(st.segment_count - 1);
@@ -65,16 +66,8 @@ fn random_seek_sequences_save_every_frame() {
     let dir = tempfile::tempdir().unwrap();
     let src = matroska_ms(dir.path(), "film.mkv", 30, "160x90");
     for seed in [7u64, 1234] {
-        // A small xorshift: the sequence is the seed's, printed on failure.
         let mut x = seed;
-        let order: Vec<u32> = (0..4)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x % 8) as u32
-            })
-            .collect();
+        let order: Vec<u32> = (0..4).map(|_| (xorshift(&mut x) % 8) as u32).collect();
         eprintln!("seed {seed}: segments asked for in the order {order:?}");
         let run = tempfile::tempdir().unwrap();
         seek_then_finish(run.path(), &src, Codec::H264, &order);

@@ -1,5 +1,6 @@
-//! What a job trusts: a source replaced while its job runs ends the job with nothing saved, a
-//! cancel beats a finalization in progress, a finished file damaged after it was saved is set
+//! What a job trusts: a source replaced while its job runs ends the job with nothing saved,
+//! SIGTERMs to its ffmpeg (which then flushes a short segment under its final name) at random
+//! points leave the saved file exact, a cancel beats a finalization in progress, a finished file damaged after it was saved is set
 //! aside and made again (never served short), and a full cache disk never puts a truncated
 //! segment in front of a viewer; the job finishes once there is room again.
 
@@ -151,4 +152,46 @@ fn a_full_cache_disk_never_serves_a_truncated_segment_and_the_job_finishes_once_
     let done = run_to_end(&engine, &st.job_id);
     assert_eq!(done.state, JobState::Done, "{:?}", done.error);
     assert_same_frames(&src, &done.final_path.unwrap());
+}
+
+#[test]
+fn sigterm_to_ffmpeg_at_random_points_never_puts_a_short_segment_in_the_saved_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = matroska_ms(dir.path(), "film.mkv", 30, "160x90");
+    let mut cfg = config(dir.path(), 2);
+    cfg.cpu_preset = "slow".into();
+    let engine = Engine::new(cfg).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let seed = 0x5EED_u64;
+    let mut x = seed;
+    let mut ready = 0;
+    for term in 0..3 {
+        // Wait for a new segment from a live ffmpeg, then signal it a random while later: ffmpeg
+        // answers SIGTERM as systemd's stop does, by closing the segment it was writing.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let pid = loop {
+            let now = engine.status(&st.job_id).unwrap();
+            let pids = ffmpeg_children(std::process::id(), dir.path());
+            if now.segments_ready > ready && pids.len() == 1 {
+                ready = now.segments_ready;
+                break pids[0];
+            }
+            assert!(Instant::now() < deadline && !now.state.is_terminal(), "no new segment: {now:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let delay = 100 + xorshift(&mut x) % 900;
+        eprintln!("seed {seed:#x}: SIGTERM {term} to ffmpeg {pid} after {delay} ms");
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
+        while alive(pid) {
+            assert!(Instant::now() < deadline, "ffmpeg {pid} ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    let saved = done.final_path.unwrap();
+    assert_same_frames(&src, &saved);
+    assert_eq!(decode_errors(&saved), "");
+    assert_continuous_audio(&saved, 44_100.0);
 }

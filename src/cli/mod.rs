@@ -211,7 +211,7 @@ fn execute(command: Command) -> Result<(), Error> {
             let ffmpeg = resolve_tool(config.ffmpeg_path.as_deref(), "ffmpeg", None)?;
             let first = start_segment.min(plan.timeline.count() - 1);
             tell!("# writes its segments into the current folder; backend {:?}", plan.backend);
-            say!("{}", display_args(&ffmpeg, &plan.encode_args(first, None)));
+            say!("{}", display_args(&ffmpeg, &plan.encode_args(first, None, None)));
             Ok(())
         }
     }

@@ -1,10 +1,9 @@
 //! Which segments on disk a job trusts. A segment is served or saved only once the verifier has
 //! read it: whole packets, decodable on its own (its parameter sets, or an init section equal to
 //! the job's), exactly the source frames of its span (once the source's frames are read) and
-//! audio without a hole. A segment that fails is deleted, and the job makes it again. A killed
-//! run's last segment is given up as well: its final audio packets (those shown before the next
-//! keyframe but muxed after it) went into the half-written segment after it, so it would leave
-//! a hole where another run's segment joins it.
+//! audio without a hole. A segment that fails is deleted, and the job makes it again. (A killed
+//! run's last complete segment is whole: without B-frames every audio packet shown before the
+//! next keyframe is muxed before it.)
 
 use super::Job;
 use crate::inspect::{Expect, Inspector, Piece};
@@ -85,12 +84,7 @@ impl Job {
         let run_init = run_first.map(|f| self.dir.path.join(names::run_init(f)));
         match self.verify(k, run_init.as_deref()) {
             Ok(size) => {
-                self.update(|l| {
-                    l.mark_ready(&self.plan.timeline, [(k, size)]);
-                    if run_first.is_some() {
-                        l.encoder.last_made = Some(l.encoder.last_made.map_or(k, |m| m.max(k)));
-                    }
-                });
+                self.update(|l| l.mark_ready(&self.plan.timeline, [(k, size)]));
                 true
             }
             Err(why) => {
@@ -106,16 +100,6 @@ impl Job {
         tracing::warn!(job = %self.id, segment = k, "segment discarded: {why}");
         let _ = std::fs::remove_file(self.dir.segment(k));
         self.update(|l| l.forget(&self.plan.timeline, k));
-    }
-
-    /// After a run was killed: the last segment it made is given up (see the module's
-    /// comment), where there is audio. A copy's segments are cut by the segment muxer, which
-    /// completes a segment only once the next one began.
-    pub(super) fn give_up_last_of_killed_run(&self) {
-        let last = self.live.lock().encoder.last_made.take();
-        if let (Some(k), true) = (last, self.plan.audio.is_some() && !self.plan.stream_copy) {
-            self.reject(k, "the last segment of a stopped run (its audio ends short of the next keyframe)");
-        }
     }
 
     /// Ends the job's work if its source is no longer the file its segments were made from

@@ -317,7 +317,6 @@ impl Job {
         // manifest may be being written beside it).
         self.dir.remove_partials(false);
         self.mark_existing(first);
-        self.give_up_last_of_killed_run();
     }
 
     async fn run_once(
@@ -338,7 +337,8 @@ impl Job {
         // configured quality.
         let step = if nice == 0 && !on_demand { self.live.lock().encoder.speed_step } else { self.plan.speed_step };
         let plan = EncodePlan { speed_step: step, ..self.plan.clone() };
-        let args = plan.encode_args(first, end);
+        let frames = self.frames.get().and_then(|f| f.as_ref().ok()).cloned();
+        let args = plan.encode_args(first, end, frames.as_deref());
         // A rung's folder goes when its upscaled job is saved, and comes back on demand.
         std::fs::create_dir_all(&self.dir.path).map_err(|e| Error::io("cannot create", &self.dir.path, e))?;
         let log = std::fs::File::create(self.dir.log(first))
@@ -363,7 +363,6 @@ impl Job {
             // The new run's speed is measured afresh: the verdict must judge this preset.
             l.progress.speed_avg = 0.0;
             l.encoder.stopped = false;
-            l.encoder.last_made = None;
             l.encoder.rejected = None;
         });
         let started = Instant::now();

@@ -58,8 +58,6 @@ pub(crate) struct Encoder {
     pub(crate) hold: bool,
     /// The encoder is stopped right now.
     pub(crate) stopped: bool,
-    /// The last segment the current run made.
-    pub(crate) last_made: Option<u32>,
     /// The last segment of the current run the verifier threw out, and why.
     pub(crate) rejected: Option<(u32, String)>,
 }

@@ -34,7 +34,10 @@ pub(crate) fn push(args: &mut Vec<OsString>, items: &[&str]) {
 impl EncodePlan {
     /// The ffmpeg arguments (without the program) for a run that starts at segment `first` and
     /// stops before segment `end` (or at the end of the source), run inside the job's folder.
-    pub fn encode_args(&self, first: u32, end: Option<u32>) -> Vec<OsString> {
+    ///
+    /// `frames`, the source's frame times once read, place a run's seek and end on the very
+    /// frame that begins a segment (see [`EncodePlan::cut_arg`]).
+    pub fn encode_args(&self, first: u32, end: Option<u32>, frames: Option<&[f64]>) -> Vec<OsString> {
         let t = &self.timeline;
         let mut a: Vec<OsString> = Vec::new();
         push(&mut a, &["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
@@ -51,7 +54,7 @@ impl EncodePlan {
             let at = match (self.stream_copy, preroll > 0.0) {
                 (true, _) => t.start_arg(first, CUT_NUDGE),
                 (false, true) => format!("{:.6}", (t.start(first) - preroll).max(0.0)),
-                (false, false) => t.start_arg(first, -CUT_NUDGE),
+                (false, false) => self.cut_arg(first, frames),
             };
             push(&mut a, &["-ss", &at]);
         }
@@ -77,12 +80,13 @@ impl EncodePlan {
         if self.output_seek(first) {
             // Output -ss trims to the frame (the audio copy to the packet) but moves the clock
             // back by as much, which the offset undoes.
-            let at = t.start_arg(first, -CUT_NUDGE);
+            let at = self.cut_arg(first, frames);
             push(&mut a, &["-ss", &at, "-output_ts_offset", &at]);
         }
         push(&mut a, &["-avoid_negative_ts", "disabled"]);
         if let Some(end) = end {
-            push(&mut a, &["-to", &t.start_arg(end, -CUT_NUDGE)]);
+            let to = if self.stream_copy { t.start_arg(end, -CUT_NUDGE) } else { self.cut_arg(end, frames) };
+            push(&mut a, &["-to", &to]);
         }
         push(&mut a, &["-progress", "pipe:1", "-nostats"]);
         if self.stream_copy {
@@ -122,6 +126,19 @@ impl EncodePlan {
         a.push("-hls_segment_filename".into());
         push(&mut a, &[&names::segment_pattern(self.container()), &names::run_playlist(first)]);
         a
+    }
+
+    /// Where an encoding run seeks to, or stops at, boundary `k`: just before the source's first
+    /// frame on or after it, once the frames are read, else just before the boundary. A run
+    /// that passes a boundary cuts its copied audio at that frame (its keyframe), not at the
+    /// boundary: at 23.976 fps a frame starts up to 42 ms after it, and a run started at the
+    /// boundary itself carried the audio of those 42 ms twice, once more than the segment before.
+    fn cut_arg(&self, k: u32, frames: Option<&[f64]>) -> String {
+        let boundary = self.timeline.start(k);
+        match frames.and_then(|f| f.get(f.partition_point(|&x| x < boundary - 1e-7))) {
+            Some(&frame) => format!("{:.6}", (frame - CUT_NUDGE).max(0.0)),
+            None => self.timeline.start_arg(k, -CUT_NUDGE),
+        }
     }
 
     /// `-force_key_frames` for a run over segments `first..end`: every boundary inside it, as
@@ -282,7 +299,11 @@ impl EncodePlan {
         if let (Some(cap), Backend::Cpu | Backend::Auto | Backend::Nvenc) = (self.bitrate_cap, self.backend) {
             push(&mut a, &["-maxrate", &cap.to_string(), "-bufsize", &cap.to_string()]);
         }
-        push(&mut a, &["-g", &gop]);
+        // No B-frames: a keyframe is then muxed at its own time, not 2 frames early, so every
+        // audio packet shown before a cut lands in the segment before it. With B-frames the last
+        // ~80 ms of each segment's audio went into the next one, and wherever two runs met (a
+        // seek, a gap filled, a stopped encoder) that audio was missing.
+        push(&mut a, &["-g", &gop, "-bf", "0"]);
         match (self.backend, codec) {
             (Backend::Cpu | Backend::Auto, Codec::H264) => push(&mut a, &["-sc_threshold", "0"]),
             (Backend::Cpu | Backend::Auto, Codec::Hevc) => {
@@ -358,7 +379,7 @@ mod tests {
     #[test]
     fn a_timeline_cut_at_keyframes_forces_them_and_its_fallback_copies_the_source() {
         let p = cut_plan(Backend::Nvenc);
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, Some(4)));
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, Some(4), None));
         // Keep the frame on the cut, stop before the next run's first frame.
         assert!(line.contains("-ss 4.999500 -copyts"), "{line}");
         assert!(line.contains("-force_key_frames 8.500000 "), "{line}");
@@ -367,24 +388,24 @@ mod tests {
             line.contains("-g 192 ") && line.contains("-hls_time 0.1 "),
             "GOP over twice the longest segment: {line}"
         );
-        let whole = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+        let whole = display_args(Path::new("ffmpeg"), &p.encode_args(0, None, None));
         assert!(whole.contains("-force_key_frames 1.500000,5.000000,8.500000,12.500000,16.250000 "), "{whole}");
-        let one = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(4)));
+        let one = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(4), None));
         assert!(!one.contains("-force_key_frames"), "a one-segment run has no keyframe to force: {one}");
 
         let f = p.fallback();
         assert!(f.stream_copy && f.timeline == p.timeline && f.shader.is_none());
         assert_eq!((f.profile.width, f.profile.height, f.backend), (320, 180, Backend::Cpu));
         assert_eq!((f.codecs(), f.bandwidth()), ("avc1.64000d,mp4a.40.2".into(), 300_000 + 384_000));
-        let copy = display_args(Path::new("/usr/bin/ffmpeg"), &f.encode_args(2, Some(4)));
+        let copy = display_args(Path::new("/usr/bin/ffmpeg"), &f.encode_args(2, Some(4), None));
         insta::assert_snapshot!(copy, @"/usr/bin/ffmpeg -hide_banner -nostdin -loglevel error -y -ss 5.000500 -copyts -start_at_zero -i 'file:/media/-odd: name '\\''q'\\''.mkv' -map 0:0 -map 0:1 -map_metadata -1 -map_chapters -1 -c:v copy -c:a copy -copypriorss:a 0 -avoid_negative_ts disabled -to 12.499500 -progress pipe:1 -nostats -f segment -segment_format mpegts -segment_format_options mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled -segment_times 8.500000 -segment_time_delta 0.0005 -segment_start_number 2 seg_%05d.ts.tmp");
-        let last = display_args(Path::new("ffmpeg"), &f.encode_args(5, None));
+        let last = display_args(Path::new("ffmpeg"), &f.encode_args(5, None, None));
         assert!(last.contains("-segment_times 21.000000 "), "no cut left: one past the end, {last}");
     }
 
     #[test]
     fn input_is_passed_as_one_file_url_argument() {
-        let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(0, None);
+        let args = plan(Backend::Cpu, Codec::H264, 8).encode_args(0, None, None);
         let i = args.iter().position(|a| a == "-i").unwrap();
         assert_eq!(args[i + 1], "file:/media/-odd: name 'q'.mkv");
     }
@@ -394,7 +415,7 @@ mod tests {
         assert_eq!(escape_filter_value("/s/a:b,c'd.glsl"), r"/s/a\\:b\,c\\\'d.glsl");
         let mut p = plan(Backend::Cpu, Codec::H264, 8);
         p.shader = Some("/shaders/FSRCNNX x2.glsl".into());
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None, None));
         assert!(line.contains("-init_hw_device vulkan=vk -filter_hw_device vk"), "{line}");
         assert!(
             line.contains(
@@ -409,10 +430,10 @@ mod tests {
         let mut p = plan(Backend::Cpu, Codec::H264, 8);
         p.timeline.first_seconds = 1;
         // Keyframes at the boundaries on the source's clock, the clock -ss and -to use too.
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, Some(3)));
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, Some(3), None));
         assert!(line.contains("-force_key_frames 1,5 "), "{line}");
         assert!(line.contains("-to 9 "), "{line}");
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, None));
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(2, None, None));
         assert!(line.contains("-ss 5 "), "{line}");
         assert!(line.contains("-force_key_frames 9,13,17 "), "{line}");
         assert!(line.contains("-hls_time 0.1 "), "{line}");
@@ -421,18 +442,18 @@ mod tests {
     #[test]
     fn restart_seeks_to_the_segment_boundary_and_copies_aac_from_there() {
         let mut p = plan(Backend::Cpu, Codec::H264, 8);
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5), None));
         assert!(line.contains("-ss 12 -copyts"), "{line}");
         assert!(line.contains("-to 20"), "{line}");
         assert!(line.contains("-start_number 3"), "{line}");
         assert!(line.contains("-c:a copy -copypriorss:a 0"), "no packet from before the seek: {line}");
         assert!(line.contains("-fps_mode:v passthrough -enc_time_base:v -1"), "every frame at its time: {line}");
         p.audio.as_mut().unwrap().codec = "ac3".into();
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5), None));
         assert!(line.contains("-c:a aac -b:a 128k"), "{line}");
         p.audio.as_mut().unwrap().codec = "aac".into();
         p.audio.as_mut().unwrap().profile = Some("HE-AAC".into());
-        assert!(!display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5))).contains("-c:a copy"));
+        assert!(!display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5), None)).contains("-c:a copy"));
     }
 
     macro_rules! snapshot {
@@ -442,8 +463,8 @@ mod tests {
                 let p = plan($backend, $codec, $bits);
                 let text = format!(
                     "{}\n{}\ncodecs={}\n",
-                    display_args(Path::new("ffmpeg"), &p.encode_args(0, None)),
-                    display_args(Path::new("ffmpeg"), &p.encode_args(5, Some(9))),
+                    display_args(Path::new("ffmpeg"), &p.encode_args(0, None, None)),
+                    display_args(Path::new("ffmpeg"), &p.encode_args(5, Some(9), None)),
                     p.codecs()
                 );
                 insta::assert_snapshot!(text);

@@ -106,12 +106,14 @@ mod tests {
         assert_eq!(f.timeline, p.timeline);
         assert_eq!(f.preset(), "ultrafast");
         assert!(f.shader.is_none());
-        let line = display_args(Path::new("ffmpeg"), &f.encode_args(0, None));
+        let line = display_args(Path::new("ffmpeg"), &f.encode_args(0, None, None));
         assert!(line.contains("scale=320:180:flags=lanczos"), "{line}");
         assert!(line.contains("-maxrate 165888 -bufsize 165888"), "capped at 0.12 bit a pixel: {line}");
         assert_eq!(f.bandwidth(), 2 * 165_888 + 384_000, "twice the cap, and copied AAC's allowance");
-        let gpu =
-            display_args(Path::new("ffmpeg"), &plan(Backend::Nvenc, Codec::H264, 8).fallback().encode_args(0, None));
+        let gpu = display_args(
+            Path::new("ffmpeg"),
+            &plan(Backend::Nvenc, Codec::H264, 8).fallback().encode_args(0, None, None),
+        );
         assert!(gpu.contains("-c:v libx264 -preset ultrafast") && !gpu.contains("cuda"), "{gpu}");
         assert!(f.bandwidth() < p.bandwidth());
         assert_eq!(f.codecs(), "avc1.42c028,mp4a.40.2", "ultrafast is Constrained Baseline");

@@ -129,7 +129,7 @@ mod tests {
         {
             let mut p = plan(Backend::Cpu, Codec::H264, 8);
             p.profile.height = height;
-            let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None));
+            let line = display_args(Path::new("ffmpeg"), &p.encode_args(0, None, None));
             assert!(line.contains(&format!("-level:v {level} ")), "{line}");
             assert!(p.codecs().starts_with(codecs));
         }

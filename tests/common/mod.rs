@@ -222,3 +222,12 @@ pub fn assert_continuous_audio(file: &Path, rate: f64) {
         assert!(step > 0.0 && (step - frame).abs() <= frame + 0.0015, "audio jumps {step:.4}s at {:.3}s", w[0]);
     }
 }
+
+/// The next number of a small xorshift generator: a seeded sequence that a failing test can
+/// print and repeat.
+pub fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
