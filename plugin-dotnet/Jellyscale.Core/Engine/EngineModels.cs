@@ -312,6 +312,8 @@ public sealed record SegmentInfo
 [JsonSerializable(typeof(JobStatus))]
 [JsonSerializable(typeof(List<JobStatus>))]
 [JsonSerializable(typeof(SegmentInfo))]
+[JsonSerializable(typeof(CleanupOptions))]
+[JsonSerializable(typeof(CleanupResult))]
 public sealed partial class EngineJsonContext : JsonSerializerContext
 {
 }
