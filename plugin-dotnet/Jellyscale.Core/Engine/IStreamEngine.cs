@@ -39,6 +39,10 @@ public interface IStreamEngine
     /// <returns>The reply; the caller disposes it (that closes its file).</returns>
     Task<StreamReply> RequestAsync(string jobId, string path, string? uriQuery, string? range, TimeSpan timeout, CancellationToken cancellationToken);
 
+    /// <summary>What the engine found on this machine: its backend and whether a hardware HEVC encoder works.</summary>
+    /// <returns>The engine's findings.</returns>
+    EngineInfo GetInfo();
+
     /// <summary>Deletes finished files and job folders by age, then oldest first to the size budget; jobs at work are kept.</summary>
     /// <param name="options">The limits.</param>
     /// <returns>What was deleted.</returns>

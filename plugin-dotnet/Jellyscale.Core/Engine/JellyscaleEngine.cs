@@ -14,6 +14,7 @@ namespace Jellyscale.Core.Engine;
 public sealed unsafe class JellyscaleEngine : IStreamEngine, IDisposable
 {
     private readonly EngineHandle _handle;
+    private EngineInfo? _info;
 
     private JellyscaleEngine(EngineHandle handle)
     {
@@ -197,6 +198,19 @@ public sealed unsafe class JellyscaleEngine : IStreamEngine, IDisposable
         }
 
         return waiter.Completion.Task;
+    }
+
+    /// <inheritdoc />
+    public EngineInfo GetInfo()
+    {
+        // The engine's answer never changes (its HEVC test encode runs once): ask once.
+        if (_info is { } known)
+        {
+            return known;
+        }
+
+        var status = NativeMethods.jellyscale_engine_info(_handle, out var result);
+        return _info = Deserialize(status, result, EngineJsonContext.Default.EngineInfo);
     }
 
     /// <inheritdoc />

@@ -52,6 +52,10 @@ internal static unsafe partial class NativeMethods
         delegate* unmanaged[Cdecl]<IntPtr, JellyscaleStatus, IntPtr, void> callback,
         IntPtr userData);
 
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial JellyscaleStatus jellyscale_engine_info(EngineHandle engine, out IntPtr outJson);
+
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial JellyscaleStatus jellyscale_cleanup(EngineHandle engine, string optionsJson, out IntPtr outJson);

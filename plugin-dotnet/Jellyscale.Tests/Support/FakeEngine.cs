@@ -21,7 +21,7 @@ public sealed class FakeEngine : IStreamEngine, IStreamEngineProvider
     public static JobStatus Running(string codec) => new()
     {
         JobId = JobId,
-        State = "running",
+        State = JobState.Running,
         Codec = codec,
         Width = 3840,
         Height = 2160,
@@ -49,4 +49,10 @@ public sealed class FakeEngine : IStreamEngine, IStreamEngineProvider
         => throw new NotSupportedException("the HLS controller is tested against the real engine");
 
     public CleanupResult Cleanup(CleanupOptions options) => new();
+
+
+    public EngineInfo GetInfo() => Info;
+
+
+    public EngineInfo Info { get; set; } = new() { Backend = "nvenc", Hardware = true, HevcHardware = true };
 }

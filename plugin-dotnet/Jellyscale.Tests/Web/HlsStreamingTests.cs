@@ -8,6 +8,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Tasks;
+using Jellyscale.Core.Engine;
 using Jellyscale.Tests.Support;
 using Xunit;
 
@@ -65,7 +66,7 @@ public sealed class HlsStreamingTests
         }
 
         var master = await host.Client.GetStringAsync($"/Jellyscale/Streams/{jobId}/master.m3u8?{query}");
-        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == "fallback");
+        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == JobRole.Fallback);
         Assert.Contains($"\nfallback/main.m3u8?{query}", master, StringComparison.Ordinal);
         using var init = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/fallback/init.mp4?{query}");
         Assert.Equal(HttpStatusCode.OK, init.StatusCode);
@@ -115,13 +116,13 @@ public sealed class HlsStreamingTests
         var url = await host.PlaybackUrlAsync(profile: profile);
         var jobId = RealEngineHost.JobIdOf(url);
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (host.Engine.GetStatus(jobId).State != "done" && DateTime.UtcNow < deadline)
+        while (host.Engine.GetStatus(jobId).State != JobState.Done && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250);
         }
 
         var status = host.Engine.GetStatus(jobId);
-        Assert.Equal("done", status.State);
+        Assert.Equal(JobState.Done, status.State);
         Assert.True(File.Exists(status.FinalPath), status.FinalPath);
         Assert.Equal(url, await host.PlaybackUrlAsync(profile: profile));
 
@@ -159,7 +160,7 @@ public sealed class HlsStreamingTests
         host.Configuration.Current.CopySourceAsFallback = true;
         var url = await host.PlaybackUrlAsync();
         var jobId = RealEngineHost.JobIdOf(url);
-        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == "fallback");
+        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == JobRole.Fallback);
         Assert.True(fallback.StreamCopy);
 
         // The master announces the source's own codec for it; ffmpeg reads that variant over HTTP.
@@ -359,12 +360,12 @@ public sealed class HlsStreamingTests
 
         // Once the job is done every pending answer has come back (a ready segment is answered at once).
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (host.Engine.GetStatus(jobId).State != "done" && DateTime.UtcNow < deadline)
+        while (host.Engine.GetStatus(jobId).State != JobState.Done && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200);
         }
 
-        Assert.Equal("done", host.Engine.GetStatus(jobId).State);
+        Assert.Equal(JobState.Done, host.Engine.GetStatus(jobId).State);
         // A leaked descriptor would be closed only by a garbage collection's finalizer, if ever.
         var open = OpenFilesUnder(root);
         for (var i = 0; i < 50 && open > before; i++)
@@ -403,6 +404,13 @@ public sealed class HlsStreamingTests
         Assert.Equal(Path.GetFileName(_clips.ShortClip), row.GetProperty("Input").GetString());
         Assert.Equal(360, row.GetProperty("Height").GetInt32());
 
+        // What the dashboard's script reads: the state by its engine name, the ranges for the bar, the upscaler.
+        Assert.Contains(row.GetProperty("State").GetString(), new[] { "queued", "running", "finalizing", "done" });
+        Assert.Equal(host.Engine.GetStatus(jobId).SegmentCount, row.GetProperty("SegmentCount").GetInt32());
+        Assert.Equal(JsonValueKind.Array, row.GetProperty("ReadyRanges").ValueKind);
+        Assert.Equal("cpu, lanczos", row.GetProperty("Upscaler").GetString());
+        Assert.Equal(host.Engine.GetStatus(jobId).IsActive, row.GetProperty("Cancelable").GetBoolean());
+
         using var badCancel = await host.Client.PostAsync("/Jellyscale/Jobs/nope/Cancel?ApiKey=" + TestAuthenticationHandler.AdminToken, null);
         Assert.Equal(HttpStatusCode.BadRequest, badCancel.StatusCode);
         using var userCancel = await host.Client.PostAsync($"/Jellyscale/Jobs/{jobId}/Cancel?ApiKey={Key}", null);
@@ -416,7 +424,7 @@ public sealed class HlsStreamingTests
             await Task.Delay(100);
         }
 
-        Assert.Contains(host.Engine.GetStatus(jobId).State, new[] { "cancelled", "done" });
+        Assert.Contains(host.Engine.GetStatus(jobId).State, new[] { JobState.Cancelled, JobState.Done });
     }
 
     private Task<RealEngineHost> Start(string name)
