@@ -168,8 +168,29 @@ JellyscaleStatus jellyscale_engine_new(const char *config_json,
 void jellyscale_engine_free(struct JellyscaleEngine *engine);
 
 /*
+ What the engine found on this machine, for the choices its caller makes:
+ `{"backend": "cpu"|"nvenc"|"vaapi"|"qsv", "hardware": bool, "hevc_hardware": bool,
+ "hevc_reason": string|null, "ffmpeg": "/path", "ffprobe": "/path"}`. `backend` is the one
+ jobs use (`auto` resolved by its test encodes); `hevc_hardware` says whether a one-frame HEVC
+ test encode works on that backend's hardware encoder (always false on the CPU, where HEVC is
+ x265 and costs several times H.264), with ffmpeg's reason when not. That test runs on the
+ first call (at most 20 s) and its answer is kept for the engine's life.
+
+ Ownership: `engine` is borrowed for the call. `*out_json` receives the JSON on success, the
+ error JSON otherwise; either is owned by the caller: free it with `jellyscale_string_free`
+ exactly once.
+
+ Errors: `INVALID_ARGUMENT` (NULL argument).
+
+ # Safety
+ `engine` is NULL or live; `out_json` is NULL or writable.
+ */
+JellyscaleStatus jellyscale_engine_info(struct JellyscaleEngine *engine, char **out_json);
+
+/*
  Starts the upscale job for a request JSON (`{"input": "/path", "codec": "h264"|"hevc",
- "scale", "max_height", "audio_stream", "start_segment", "media", "copy_fallback"}`), or joins
+ "scale", "max_height", "audio_stream", "start_segment", "start_seconds", "media",
+ "copy_fallback"}`; `start_seconds`, a resume position, picks the segment holding it), or joins
  the running or finished job for the same source and profile. Probes the source (unless
  `media` describes it in `jellyscale probe`'s shape: then ffprobe checks that description while
  the job runs, and a job the file contradicts fails) but never waits for the encode; the job's

@@ -61,6 +61,23 @@ pub async fn check_backend(ffmpeg: &Path, backend: Backend, vaapi_device: &str) 
     BackendCheck { backend, works, reason }
 }
 
+/// Runs a one-frame HEVC test encode on a GPU backend's own encoder (`hevc_nvenc`, ...): a card
+/// that encodes H.264 may lack HEVC. The CPU has no hardware encoder: not run, never works.
+pub async fn check_hevc_hardware(ffmpeg: &Path, backend: Backend, vaapi_device: &str) -> BackendCheck {
+    if matches!(backend, Backend::Cpu | Backend::Auto) {
+        return BackendCheck { backend, works: false, reason: Some("no hardware encoder on the CPU backend".into()) };
+    }
+    let args = capability_test_args(backend, vaapi_device)
+        .into_iter()
+        .map(|a| match a.to_str().and_then(|s| s.strip_prefix("h264_")) {
+            Some(family) => OsString::from(format!("hevc_{family}")),
+            None => a,
+        })
+        .collect();
+    let (works, reason) = try_ffmpeg(ffmpeg, args).await;
+    BackendCheck { backend, works, reason }
+}
+
 /// Runs a one-frame libplacebo filter on a Vulkan device: can shader upscaling run here?
 pub async fn check_shader_support(ffmpeg: &Path) -> (bool, Option<String>) {
     try_ffmpeg(ffmpeg, shader_test_args()).await

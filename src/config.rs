@@ -182,6 +182,11 @@ pub struct StreamRequest {
     /// Segment the viewer wants first (a start position).
     #[serde(default)]
     pub start_segment: Option<u32>,
+    /// Position in seconds the viewer wants first (a resume point), preferred over
+    /// `start_segment`: the segment that holds it is picked on the job's own timeline (its short
+    /// first segment and keyframe cuts included), which the caller cannot know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_seconds: Option<f64>,
     /// What the caller already knows about the source, in `jellyscale probe`'s shape (Jellyfin
     /// has probed every library item): the job is planned from it at once instead of after an
     /// ffprobe, and ffprobe checks it in the background. A job planned from a description that
@@ -198,6 +203,15 @@ pub struct StreamRequest {
 }
 
 impl StreamRequest {
+    /// The segment a viewer starts at on `timeline`: the one holding `start_seconds`, else
+    /// `start_segment`, else the first.
+    pub fn first_segment(&self, timeline: &crate::timeline::Timeline) -> u32 {
+        match self.start_seconds {
+            Some(s) => timeline.segment_at(s),
+            None => self.start_segment.unwrap_or(0),
+        }
+    }
+
     /// Whether the source's keyframes are worth reading for a copying fallback: asked for, H.264
     /// output, and no description that rules a copy out.
     pub fn wants_copy(&self) -> bool {
@@ -215,6 +229,9 @@ impl StreamRequest {
         }
         if matches!(req.max_height, Some(h) if !(144..=8640).contains(&h)) {
             return Err(Error::invalid("request: max_height must be 144..=8640"));
+        }
+        if matches!(req.start_seconds, Some(s) if !(s >= 0.0 && s.is_finite())) {
+            return Err(Error::invalid("request: start_seconds must be 0 or more"));
         }
         if let Some(why) = req.media.as_ref().and_then(MediaInfo::implausible) {
             return Err(Error::invalid(format!("request: media: {why}")));
@@ -276,6 +293,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn start_seconds_picks_the_segment_holding_it_on_the_timeline() {
+        let t =
+            crate::timeline::Timeline { duration: 20.0, segment_seconds: 4, first_seconds: 1, fps: 24.0, cuts: None };
+        let req = |json: &str| StreamRequest::from_json(json).unwrap();
+        // Segment 0 is 1 s: 9.5 s is in segment 3 (9..13 s), not 9.5 / 4.
+        assert_eq!(req(r#"{"input":"/a.mkv","start_seconds":9.5}"#).first_segment(&t), 3);
+        assert_eq!(req(r#"{"input":"/a.mkv","start_seconds":9.5,"start_segment":1}"#).first_segment(&t), 3);
+        assert_eq!(req(r#"{"input":"/a.mkv","start_segment":2}"#).first_segment(&t), 2);
+        assert_eq!(req(r#"{"input":"/a.mkv"}"#).first_segment(&t), 0);
+        assert!(StreamRequest::from_json(r#"{"input":"/a.mkv","start_seconds":-1}"#).is_err());
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_text_is_accepted_or_an_invalid_argument(text in ".{0,200}") {
@@ -286,7 +316,7 @@ mod tests {
 
         #[test]
         fn any_unknown_request_field_is_named_in_the_error(key in "[a-z_]{1,12}", value in 0u32..100) {
-            let known = ["input", "codec", "scale", "max_height", "audio_stream", "start_segment", "media"];
+            let known = ["input", "codec", "scale", "max_height", "audio_stream", "start_segment", "start_seconds", "media"];
             proptest::prop_assume!(!known.contains(&key.as_str()));
             let text = format!(r#"{{"input":"/a.mkv","{key}":{value}}}"#);
             let e = StreamRequest::from_json(&text).unwrap_err();

@@ -58,6 +58,7 @@ fn check(engine: &Engine, name: &str, input: &Path, codec: Codec, audio_stream: 
         max_height: None,
         audio_stream,
         start_segment: None,
+        start_seconds: None,
         media: None,
         copy_fallback: false,
     };

@@ -146,7 +146,7 @@ internal static class Program
         while (true)
         {
             var current = await status();
-            if (current.State == "done")
+            if (current.State == JobState.Done)
             {
                 return current;
             }

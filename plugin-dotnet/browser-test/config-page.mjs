@@ -15,6 +15,8 @@ window.calls = [];
 const config = { UseUpscaledStream: false, ApplyToAllUsers: false, UserIds: ['u2'], TargetMode: 'Scale', ScaleFactor: 2,
   MaxHeight: 2160, CodecPolicy: 'FollowClient', Backend: '', FfmpegPath: '', FfprobePath: '', SegmentSeconds: 4, OutputLocation: 'CacheFolder',
   OutputDirectory: '', MaxConcurrentJobs: 1, AfterViewerLeaves: 'FinishInBackground', IdleTimeoutSeconds: 60,
+  VaapiDevice: '', CpuPreset: 'veryfast', ShaderPath: '', FirstSegmentSeconds: 1, KeyframeReadSeconds: 3, CacheDirectory: '',
+  MaxQueuedJobs: 64, ResumeUnfinished: false, ViewerIdleSeconds: 60,
   CleanupMaxAgeDays: 30, CleanupMaxSizeGb: 200, PreUpscaleLibraryIds: [] };
 window.ApiClient = {
   getPluginConfiguration: id => { calls.push(['getPluginConfiguration', id]); return Promise.resolve(JSON.parse(JSON.stringify(config))); },
@@ -23,11 +25,13 @@ window.ApiClient = {
   getVirtualFolders: () => Promise.resolve([{ ItemId: 'l1', Name: 'Movies' }, { ItemId: 'l2', Name: 'Shows' }]),
   getUrl: path => '/' + path,
   getJSON: url => { calls.push(['getJSON', url]); return Promise.resolve([
-    { JobId: '0123456789abcdef0123456789abcdef', State: 'running', Input: 'Film (2020).mkv', Codec: 'h264', Width: 3840, Height: 2160,
-      Progress: 0.425, Fps: 48.2, Speed: 2.01, EtaSeconds: 754, Error: null, Verdict: 'falling_behind', Preset: 'superfast',
-      Held: false, ViewerOn: 'original', LastAdaptation: 'falling behind the viewer at 0.81x real time: preset veryfast -> superfast' },
+    { JobId: '0123456789abcdef0123456789abcdef', State: 'paused', Input: 'Film (2020).mkv', Codec: 'h264', Width: 3840, Height: 2160,
+      Progress: 0.425, SegmentCount: 100, ReadyRanges: [[0, 9], [50, 79]], Fps: 48.2, Speed: 2.01, EtaSeconds: 754, Error: null,
+      Verdict: 'falling_behind', Preset: 'superfast', Upscaler: 'nvenc, lanczos', Held: false, ViewerOn: 'original', Cancelable: true,
+      LastAdaptation: 'falling behind the viewer at 0.81x real time: preset veryfast -> superfast' },
     { JobId: 'ffffffffffffffffffffffffffffffff', State: 'done', Input: 'Old <b>.mkv', Codec: 'hevc', Width: 1920, Height: 1080,
-      Progress: 1, Fps: 0, Speed: 0, EtaSeconds: null, Error: null }]); },
+      Progress: 1, SegmentCount: 10, ReadyRanges: [[0, 9]], Fps: 0, Speed: 0, EtaSeconds: null, Error: null, Upscaler: 'nvenc, lanczos',
+      Cancelable: false }]); },
   ajax: options => { calls.push(['ajax', options.type, options.url]); return Promise.resolve(); },
 };
 window.Dashboard = {
@@ -72,7 +76,8 @@ try {
         libraries: document.querySelectorAll('.jellyscaleLibrary').length,
         rows: Array.from(document.querySelectorAll('#JobRows tr')).map(r => r.innerText.replace(/\s+/g, ' ').trim()),
         cancelButtons: document.querySelectorAll('.jellyscaleCancel').length,
-        lastAdaptation: document.querySelector('#JobRows tr td[title]').getAttribute('title'),
+        lastAdaptation: document.querySelector('#JobRows tr .jellyscaleAdaptation').textContent,
+        bar: Array.from(document.querySelectorAll('#JobRows tr:first-child .jellyscaleReady')).map(s => [s.style.left, s.style.width]),
         escaped: document.getElementById('JobRows').innerHTML.includes('Old &lt;b&gt;.mkv'),
     }));
     check(seen.maxHeight === '2160', 'MaxHeight loaded');
@@ -81,8 +86,10 @@ try {
     check(seen.libraries === 2, 'libraries listed');
     check(seen.rows.length === 2 && seen.rows[0].includes('42.5%') && seen.rows[0].includes('12:34') && seen.rows[0].includes('2.01x'), 'job row shows progress, ETA, speed');
     check(seen.rows[0].includes('falling behind, preset superfast, viewer on the original (copied)'), 'job row shows how playback keeps up');
-    check(seen.lastAdaptation.includes('preset veryfast -> superfast'), 'the last adaptation is the Playback cell\'s tooltip');
-    check(seen.cancelButtons === 1, 'only the running job has a cancel button');
+    check(seen.lastAdaptation.includes('preset veryfast -> superfast'), 'the last adaptation is shown');
+    check(JSON.stringify(seen.bar) === JSON.stringify([['0%', '10%'], ['50%', '30%']]), 'the progress bar has a piece per ready range, a hole between');
+    check(seen.rows[0].includes('nvenc, lanczos'), 'the upscaler is shown');
+    check(seen.cancelButtons === 1, 'only the job that can still be cancelled (a paused one) has a cancel button');
     check(seen.escaped, 'file names are escaped');
 
     if (screenshot) {
@@ -94,6 +101,8 @@ try {
     await page.check('.jellyscaleLibrary[data-id="l2"]');
     await page.selectOption('#CodecPolicy', 'AlwaysH264');
     await page.fill('#MaxHeight', '1440');
+    await page.fill('#ShaderPath', '/shaders/FSRCNNX.glsl');
+    await page.check('#ResumeUnfinished');
     await page.click('button[type="submit"]');
     await page.waitForFunction(() => calls.some(c => c[0] === 'processed'), null, { timeout: 15000 });
     await page.click('.jellyscaleCancel');
@@ -104,6 +113,7 @@ try {
     check(saved && saved[1] === 'facb9195-8c77-46ac-95e9-c2d9250c80ad', 'saved under the plugin id');
     const c = saved ? saved[2] : {};
     check(c.UseUpscaledStream === true && c.MaxHeight === 1440 && c.CodecPolicy === 'AlwaysH264', 'saved the edited fields');
+    check(c.ShaderPath === '/shaders/FSRCNNX.glsl' && c.ResumeUnfinished === true && c.ViewerIdleSeconds === 60, 'saved the engine settings');
     check(JSON.stringify(c.UserIds) === JSON.stringify(['u1', 'u2']) && JSON.stringify(c.PreUpscaleLibraryIds) === JSON.stringify(['l2']), 'saved users and libraries');
     const cancel = calls.find(c => c[0] === 'ajax');
     check(cancel && cancel[1] === 'POST' && cancel[2] === '/Jellyscale/Jobs/0123456789abcdef0123456789abcdef/Cancel', 'cancel posts to the job');

@@ -152,6 +152,7 @@ impl JobOpts {
             max_height: self.height,
             audio_stream: None,
             start_segment: None,
+            start_seconds: None,
             media: None,
             copy_fallback: self.copy_fallback,
         }

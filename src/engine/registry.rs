@@ -133,7 +133,7 @@ impl EngineHandle {
         ));
         let manifest = Manifest {
             input: plan.input.clone(),
-            request: Some(StreamRequest { start_segment: None, media: None, ..req.clone() }),
+            request: Some(StreamRequest { start_segment: None, start_seconds: None, media: None, ..req.clone() }),
             source_size: meta.len(),
             source_mtime_ns: mtime_ns,
             profile,
@@ -159,7 +159,7 @@ impl EngineHandle {
             return Err(Error::new(ErrorCode::ShuttingDown, "engine is shutting down"));
         }
         let mut spec = self.spec_for(&req).await?;
-        let start_segment = req.start_segment.unwrap_or(0);
+        let start_segment = req.first_segment(&spec.plan.timeline);
         if let Some(job) = self.joinable(&spec.id) {
             return Ok(Self::join(&job, start_segment));
         }

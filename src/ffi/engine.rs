@@ -7,7 +7,7 @@ use super::{args, runtime};
 use crate::config::Config;
 use crate::engine::Engine;
 use std::ffi::c_char;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The ABI version this library implements; `jellyscale_abi_version` returns it.
 pub const JELLYSCALE_ABI_VERSION: u32 = 1;
@@ -16,6 +16,8 @@ pub const JELLYSCALE_ABI_VERSION: u32 = 1;
 pub struct JellyscaleEngine {
     engine: Engine,
     waits: Arc<Waits>,
+    /// The HEVC test encode's outcome, run on the first `jellyscale_engine_info`.
+    hevc: OnceLock<crate::caps::BackendCheck>,
 }
 
 impl JellyscaleEngine {
@@ -63,7 +65,11 @@ pub unsafe extern "C" fn jellyscale_engine_new(
         let (text, out) = unsafe { (args::string(config_json, "config_json")?, args::out(out_engine, "out_engine")?) };
         let config = Config::from_json(text)?;
         let engine = runtime::blocking(|| Engine::new(config))?;
-        *out = Box::into_raw(Box::new(JellyscaleEngine { engine, waits: Arc::new(Waits::default()) }));
+        *out = Box::into_raw(Box::new(JellyscaleEngine {
+            engine,
+            waits: Arc::new(Waits::default()),
+            hevc: OnceLock::new(),
+        }));
         if !out_error_json.is_null() {
             // SAFETY: non-NULL and writable per this function's contract.
             unsafe { *out_error_json = std::ptr::null_mut() };
@@ -101,4 +107,47 @@ pub unsafe extern "C" fn jellyscale_engine_free(engine: *mut JellyscaleEngine) {
             }
         },
     )
+}
+
+/// What the engine found on this machine, for the choices its caller makes:
+/// `{"backend": "cpu"|"nvenc"|"vaapi"|"qsv", "hardware": bool, "hevc_hardware": bool,
+/// "hevc_reason": string|null, "ffmpeg": "/path", "ffprobe": "/path"}`. `backend` is the one
+/// jobs use (`auto` resolved by its test encodes); `hevc_hardware` says whether a one-frame HEVC
+/// test encode works on that backend's hardware encoder (always false on the CPU, where HEVC is
+/// x265 and costs several times H.264), with ffmpeg's reason when not. That test runs on the
+/// first call (at most 20 s) and its answer is kept for the engine's life.
+///
+/// Ownership: `engine` is borrowed for the call. `*out_json` receives the JSON on success, the
+/// error JSON otherwise; either is owned by the caller: free it with `jellyscale_string_free`
+/// exactly once.
+///
+/// Errors: `INVALID_ARGUMENT` (NULL argument).
+///
+/// # Safety
+/// `engine` is NULL or live; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn jellyscale_engine_info(
+    engine: *mut JellyscaleEngine,
+    out_json: *mut *mut c_char,
+) -> JellyscaleStatus {
+    call(out_json, || {
+        // SAFETY: per this function's contract.
+        let (this, out) = unsafe { (args::engine(engine)?, args::out(out_json, "out_json")?) };
+        let e = this.engine();
+        let backend = e.backend();
+        let hevc = this.hevc.get_or_init(|| {
+            runtime::blocking(|| {
+                e.block_on(crate::caps::check_hevc_hardware(e.ffmpeg(), backend, &e.config().vaapi_device))
+            })
+        });
+        let info = serde_json::json!({
+            "backend": backend,
+            "hardware": !matches!(backend, crate::config::Backend::Cpu | crate::config::Backend::Auto),
+            "hevc_hardware": hevc.works,
+            "hevc_reason": hevc.reason,
+            "ffmpeg": e.ffmpeg(),
+            "ffprobe": e.ffprobe(),
+        });
+        super::strings::set(out, info.to_string())
+    })
 }

@@ -8,7 +8,8 @@ use crate::config::StreamRequest;
 use std::ffi::c_char;
 
 /// Starts the upscale job for a request JSON (`{"input": "/path", "codec": "h264"|"hevc",
-/// "scale", "max_height", "audio_stream", "start_segment", "media", "copy_fallback"}`), or joins
+/// "scale", "max_height", "audio_stream", "start_segment", "start_seconds", "media",
+/// "copy_fallback"}`; `start_seconds`, a resume position, picks the segment holding it), or joins
 /// the running or finished job for the same source and profile. Probes the source (unless
 /// `media` describes it in `jellyscale probe`'s shape: then ffprobe checks that description while
 /// the job runs, and a job the file contradicts fails) but never waits for the encode; the job's

@@ -26,7 +26,8 @@ mod strings;
 mod wait;
 
 pub use engine::{
-    jellyscale_abi_version, jellyscale_engine_free, jellyscale_engine_new, JellyscaleEngine, JELLYSCALE_ABI_VERSION,
+    jellyscale_abi_version, jellyscale_engine_free, jellyscale_engine_info, jellyscale_engine_new, JellyscaleEngine,
+    JELLYSCALE_ABI_VERSION,
 };
 pub use jobs::{
     jellyscale_cancel, jellyscale_cleanup, jellyscale_list_jobs, jellyscale_playlist, jellyscale_start_stream,

@@ -61,6 +61,7 @@ pub fn request(input: &Path, codec: Codec) -> StreamRequest {
         max_height: None,
         audio_stream: None,
         start_segment: None,
+        start_seconds: None,
         media: None,
         copy_fallback: false,
     }

@@ -38,6 +38,43 @@ public sealed record EngineConfig
 
     /// <summary>Gets the VA-API device.</summary>
     public string? VaapiDevice { get; init; }
+
+    /// <summary>Gets the length of segment 0 in seconds (short, so playback starts sooner).</summary>
+    public int? FirstSegmentSeconds { get; init; }
+
+    /// <summary>Gets the x264/x265 preset of the CPU backend.</summary>
+    public string? CpuPreset { get; init; }
+
+    /// <summary>Gets an mpv-style GLSL shader run by libplacebo instead of lanczos (cpu and nvenc).</summary>
+    public string? ShaderPath { get; init; }
+
+    /// <summary>Gets the seconds without a segment request after which a job's encoder drops to background priority.</summary>
+    public int? ViewerIdleSeconds { get; init; }
+
+    /// <summary>Gets a value indicating whether unfinished jobs found in the cache resume at engine start (else they wait, paused).</summary>
+    public bool? ResumeUnfinished { get; init; }
+
+    /// <summary>Gets how long a start with a copying fallback waits for the source's keyframes.</summary>
+    public int? KeyframeReadSeconds { get; init; }
+}
+
+/// <summary>What the engine found on this machine (<c>jellyscale_engine_info</c>).</summary>
+public sealed record EngineInfo
+{
+    /// <summary>Gets the backend jobs use (auto resolved): cpu, nvenc, vaapi or qsv.</summary>
+    public string Backend { get; init; } = "cpu";
+
+    /// <summary>Gets a value indicating whether that backend is a hardware encoder.</summary>
+    public bool Hardware { get; init; }
+
+    /// <summary>Gets a value indicating whether a one-frame HEVC test encode works on the backend's hardware encoder.</summary>
+    public bool HevcHardware { get; init; }
+
+    /// <summary>Gets ffmpeg's reason when the HEVC test encode did not work.</summary>
+    public string? HevcReason { get; init; }
+
+    /// <summary>Gets the ffmpeg jobs run.</summary>
+    public string? Ffmpeg { get; init; }
 }
 
 /// <summary>A request to upscale one file for streaming (<c>jellyscale_start_stream</c>).</summary>
@@ -58,8 +95,11 @@ public sealed record StreamRequest
     /// <summary>Gets the absolute ffprobe index of the audio stream to use.</summary>
     public int? AudioStream { get; init; }
 
-    /// <summary>Gets the segment to start encoding at.</summary>
+    /// <summary>Gets the segment to start encoding at (<see cref="StartSeconds"/> is preferred: only the engine knows its timeline).</summary>
     public int? StartSegment { get; init; }
+
+    /// <summary>Gets the position in seconds where playback starts (a resume point); the engine starts at the segment holding it.</summary>
+    public double? StartSeconds { get; init; }
 
     /// <summary>
     /// Gets the source as Jellyfin already probed it. The engine then plans and starts encoding at
@@ -137,8 +177,8 @@ public sealed record JobStatus
     /// <summary>Gets the job id (32 lowercase hex).</summary>
     public string JobId { get; init; } = string.Empty;
 
-    /// <summary>Gets the state: queued, probing, running, finalizing, done, failed or cancelled.</summary>
-    public string State { get; init; } = string.Empty;
+    /// <summary>Gets the state.</summary>
+    public JobState State { get; init; }
 
     /// <summary>Gets the source path.</summary>
     public string Input { get; init; } = string.Empty;
@@ -209,14 +249,14 @@ public sealed record JobStatus
     /// <summary>Gets the seconds of ready video ahead of the viewer, when a viewer asked for a segment.</summary>
     public double? RealtimeMarginSeconds { get; init; }
 
-    /// <summary>Gets whether the encoder keeps up with the viewer: ahead, keeping_up or falling_behind.</summary>
-    public string? Verdict { get; init; }
+    /// <summary>Gets whether the encoder keeps up with the viewer, once a viewer asked for a segment.</summary>
+    public Verdict? Verdict { get; init; }
 
     /// <summary>Gets the encoder priority: interactive or background.</summary>
     public string? Priority { get; init; }
 
     /// <summary>Gets the role: upscaled, or lower / fallback for the cheaper rungs of an upscaled job.</summary>
-    public string Role { get; init; } = "upscaled";
+    public JobRole Role { get; init; }
 
     /// <summary>Gets the encoder preset of the current or last run.</summary>
     public string Preset { get; init; } = string.Empty;
@@ -233,20 +273,24 @@ public sealed record JobStatus
     /// <summary>Gets the latest adaptations (faster preset, fallback, held), oldest first.</summary>
     public IReadOnlyList<string> Adaptations { get; init; } = [];
 
-    /// <summary>Gets a value indicating whether the job can still produce segments or is done.</summary>
+    /// <summary>
+    /// Gets a value indicating whether the job can be played: done, or still able to produce segments.
+    /// A paused job counts: it was found unfinished at engine start, and the start (or the first
+    /// segment request) that finds it resumes it where the viewer is.
+    /// </summary>
     [JsonIgnore]
-    public bool IsUsable => State is "queued" or "probing" or "running" or "finalizing" or "done";
+    public bool IsUsable => IsActive || State == JobState.Done;
 
-    /// <summary>Gets a value indicating whether the job is still working.</summary>
+    /// <summary>Gets a value indicating whether the job is not finished yet and can still finish (paused ones too).</summary>
     [JsonIgnore]
-    public bool IsActive => State is "queued" or "probing" or "running" or "finalizing";
+    public bool IsActive => State is JobState.Paused or JobState.Queued or JobState.Running or JobState.Finalizing;
 }
 
 /// <summary>A cheaper variant of an upscaled job on the same timeline, encoded on demand.</summary>
 public sealed record LadderRung
 {
     /// <summary>Gets the role: lower (two thirds of the target) or fallback (the source size).</summary>
-    public string Role { get; init; } = string.Empty;
+    public JobRole Role { get; init; }
 
     /// <summary>Gets its own job id (its playlist and segments are served like any job's).</summary>
     public string JobId { get; init; } = string.Empty;
@@ -312,6 +356,9 @@ public sealed record SegmentInfo
 [JsonSerializable(typeof(JobStatus))]
 [JsonSerializable(typeof(List<JobStatus>))]
 [JsonSerializable(typeof(SegmentInfo))]
+[JsonSerializable(typeof(CleanupOptions))]
+[JsonSerializable(typeof(EngineInfo))]
+[JsonSerializable(typeof(CleanupResult))]
 public sealed partial class EngineJsonContext : JsonSerializerContext
 {
 }

@@ -26,17 +26,25 @@ public interface IStreamEngine
     /// <returns>The jobs.</returns>
     IReadOnlyList<JobStatus> ListJobs();
 
-    /// <summary>Gets the full-length VOD media playlist.</summary>
-    /// <param name="jobId">The job id.</param>
-    /// <param name="uriQuery">Query appended to every segment URI (without '?'), or empty.</param>
-    /// <returns>The m3u8 text.</returns>
-    string GetPlaylist(string jobId, string uriQuery);
-
-    /// <summary>Waits, without blocking a thread, until a segment is complete.</summary>
-    /// <param name="jobId">The job id.</param>
-    /// <param name="index">The segment index.</param>
-    /// <param name="timeout">The longest wait.</param>
+    /// <summary>
+    /// Answers a request for a path of a job's stream as an HTTP server sends it (one engine call per
+    /// HTTP request): playlists, init section, segments and their Range, every error with its status.
+    /// </summary>
+    /// <param name="jobId">The job id from the URL.</param>
+    /// <param name="path">The path inside the job: <c>master.m3u8</c>, <c>main.m3u8</c>, <c>lower/3.ts</c>, ...</param>
+    /// <param name="uriQuery">Query appended to every playlist URI (it carries the ApiKey), or null.</param>
+    /// <param name="range">The request's Range header, or null.</param>
+    /// <param name="timeout">The longest wait for a segment not made yet.</param>
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>
-    /// <returns>The ready segment.</returns>
-    Task<SegmentInfo> WaitSegmentAsync(string jobId, int index, TimeSpan timeout, CancellationToken cancellationToken);
+    /// <returns>The reply; the caller disposes it (that closes its file).</returns>
+    Task<StreamReply> RequestAsync(string jobId, string path, string? uriQuery, string? range, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>What the engine found on this machine: its backend and whether a hardware HEVC encoder works.</summary>
+    /// <returns>The engine's findings.</returns>
+    EngineInfo GetInfo();
+
+    /// <summary>Deletes finished files and job folders by age, then oldest first to the size budget; jobs at work are kept.</summary>
+    /// <param name="options">The limits.</param>
+    /// <returns>What was deleted.</returns>
+    CleanupResult Cleanup(CleanupOptions options);
 }

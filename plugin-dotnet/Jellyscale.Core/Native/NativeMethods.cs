@@ -54,6 +54,26 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial JellyscaleStatus jellyscale_engine_info(EngineHandle engine, out IntPtr outJson);
+
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial JellyscaleStatus jellyscale_cleanup(EngineHandle engine, string optionsJson, out IntPtr outJson);
+
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial JellyscaleStatus jellyscale_request(
+        EngineHandle engine,
+        string jobId,
+        string path,
+        string? uriQuery,
+        string? range,
+        uint timeoutMs,
+        delegate* unmanaged[Cdecl]<IntPtr, JellyscaleStatus, IntPtr, void> callback,
+        IntPtr userData);
+
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial void jellyscale_set_log_callback(
         delegate* unmanaged[Cdecl]<IntPtr, uint, IntPtr, IntPtr, void> callback,
         IntPtr userData);

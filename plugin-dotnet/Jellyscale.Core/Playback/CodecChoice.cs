@@ -30,13 +30,16 @@ public static class CodecChoice
 {
     /// <summary>
     /// HEVC only when an HLS video transcoding profile lists it with an mp4 container (Chromium's MSE
-    /// cannot play HEVC, and its profile says so by leaving HEVC out); H.264 when an HLS video profile
-    /// lists H.264 or when no profile was posted; otherwise null (the client cannot play our HLS).
+    /// cannot play HEVC, and its profile says so by leaving HEVC out) and either a hardware HEVC
+    /// encoder works or the profile lacks H.264: HEVC on the CPU is x265, several times slower than
+    /// x264, so a client that plays both gets H.264 there. H.264 when an HLS video profile lists it
+    /// or when no profile was posted; otherwise null (the client cannot play our HLS).
     /// </summary>
     /// <param name="profile">The client's formats, or null when the request carried no profile.</param>
     /// <param name="policy">The admin's policy.</param>
+    /// <param name="hevcHardware">Whether the engine found a working hardware HEVC encoder.</param>
     /// <returns>The output format, or null when the client plays neither.</returns>
-    public static OutputFormat? Choose(IReadOnlyCollection<ClientFormat>? profile, CodecPolicy policy)
+    public static OutputFormat? Choose(IReadOnlyCollection<ClientFormat>? profile, CodecPolicy policy, bool hevcHardware)
     {
         if (profile is null)
         {
@@ -64,7 +67,7 @@ public static class CodecChoice
             }
         }
 
-        if (hevc && policy == CodecPolicy.FollowClient)
+        if (hevc && policy == CodecPolicy.FollowClient && (hevcHardware || !h264))
         {
             return OutputFormat.Hevc;
         }

@@ -9,12 +9,12 @@ public static class UpscalePlanner
     /// <param name="source">The source.</param>
     /// <param name="target">The target size.</param>
     /// <param name="format">The chosen output format.</param>
-    /// <param name="start">Where playback starts (a resume point), so the encoder starts there too.</param>
-    /// <param name="segmentSeconds">The engine's segment length.</param>
+    /// <param name="start">Where playback starts (a resume point), so the encoder starts there too: sent
+    /// as seconds, the engine picks the segment on its own timeline (short first segment, keyframe cuts).</param>
     /// <param name="copySource">Whether the admin lets the fallback variant be a copy of the source
     /// (the client plays H.264 when the output is H.264, and the engine copies only H.264).</param>
     /// <returns>The request, or null.</returns>
-    public static StreamRequest? Plan(SourceFacts source, UpscaleTarget target, OutputFormat format, System.TimeSpan start = default, int segmentSeconds = 4, bool copySource = false)
+    public static StreamRequest? Plan(SourceFacts source, UpscaleTarget target, OutputFormat format, System.TimeSpan start = default, bool copySource = false)
     {
         System.ArgumentNullException.ThrowIfNull(source);
         System.ArgumentNullException.ThrowIfNull(target);
@@ -40,7 +40,7 @@ public static class UpscalePlanner
             Scale = target.Mode == TargetMode.Scale ? target.ScaleFactor : null,
             MaxHeight = target.MaxHeight,
             AudioStream = source.AudioStreamIndex,
-            StartSegment = start > System.TimeSpan.Zero && segmentSeconds > 0 ? (int)(start.TotalSeconds / segmentSeconds) : null,
+            StartSeconds = start > System.TimeSpan.Zero ? start.TotalSeconds : null,
             Media = source.Media,
             CopyFallback = copySource && format == OutputFormat.H264,
         };

@@ -8,7 +8,10 @@ namespace Jellyscale.Plugin.Configuration;
 /// <summary>Where finished upscaled files go.</summary>
 public enum OutputLocation
 {
-    /// <summary>A folder of their own (default: under Jellyfin's data folder).</summary>
+    /// <summary>
+    /// Only in the finished-files folder (default: under Jellyfin's data folder, since they are kept,
+    /// not a cache). The member keeps its first name: saved configurations use it.
+    /// </summary>
     CacheFolder,
 
     /// <summary>Also beside the original, as a Jellyfin version "Name - Upscaled 2160p.ext".</summary>
@@ -62,8 +65,35 @@ public class PluginConfiguration : BasePluginConfiguration
     /// <summary>Gets or sets where finished files go.</summary>
     public OutputLocation OutputLocation { get; set; } = OutputLocation.CacheFolder;
 
-    /// <summary>Gets or sets the folder for finished files; empty: under Jellyfin's data folder.</summary>
+    /// <summary>Gets or sets the finished-files folder; empty: <c>jellyscale/upscaled</c> under Jellyfin's data folder (kept files, not a cache).</summary>
     public string OutputDirectory { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the folder for jobs at work (segments, logs); empty: <c>jellyscale</c> under Jellyfin's cache folder.</summary>
+    public string CacheDirectory { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the length of the first segment in seconds (short, so playback starts sooner).</summary>
+    public int FirstSegmentSeconds { get; set; } = 1;
+
+    /// <summary>Gets or sets the most jobs waiting for an encoder slot; more starts play the original.</summary>
+    public int MaxQueuedJobs { get; set; } = 64;
+
+    /// <summary>Gets or sets the VA-API device; empty: Jellyfin's.</summary>
+    public string VaapiDevice { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the x264/x265 preset of the CPU backend.</summary>
+    public string CpuPreset { get; set; } = "veryfast";
+
+    /// <summary>Gets or sets an mpv-style GLSL shader (FSRCNNX, Anime4K) run by libplacebo instead of lanczos; empty: lanczos. CPU and NVENC only.</summary>
+    public string ShaderPath { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the seconds without a segment request after which a job's ffmpeg drops to background priority.</summary>
+    public int ViewerIdleSeconds { get; set; } = 60;
+
+    /// <summary>Gets or sets a value indicating whether unfinished jobs continue on their own after a restart (else when next played).</summary>
+    public bool ResumeUnfinished { get; set; }
+
+    /// <summary>Gets or sets how long a start with "Fall back to the original" waits for the source's keyframes (seconds).</summary>
+    public int KeyframeReadSeconds { get; set; } = 3;
 
     /// <summary>Gets or sets the number of jobs encoding at once.</summary>
     public int MaxConcurrentJobs { get; set; } = 1;

@@ -1,8 +1,9 @@
 // Jellyscale dashboard page: settings and the jobs panel. Loaded by jellyfin-web as __plugin/jellyscale.js.
 const pluginId = 'facb9195-8c77-46ac-95e9-c2d9250c80ad';
 const fields = ['UseUpscaledStream', 'ApplyToAllUsers', 'TargetMode', 'ScaleFactor', 'MaxHeight', 'CodecPolicy', 'CopySourceAsFallback', 'Backend',
-    'FfmpegPath', 'FfprobePath', 'SegmentSeconds', 'OutputLocation', 'OutputDirectory', 'MaxConcurrentJobs', 'AfterViewerLeaves',
-    'IdleTimeoutSeconds', 'CleanupMaxAgeDays', 'CleanupMaxSizeGb'];
+    'FfmpegPath', 'FfprobePath', 'VaapiDevice', 'CpuPreset', 'ShaderPath', 'SegmentSeconds', 'FirstSegmentSeconds', 'KeyframeReadSeconds',
+    'OutputLocation', 'OutputDirectory', 'CacheDirectory', 'MaxConcurrentJobs', 'MaxQueuedJobs', 'ResumeUnfinished', 'AfterViewerLeaves',
+    'IdleTimeoutSeconds', 'ViewerIdleSeconds', 'CleanupMaxAgeDays', 'CleanupMaxSizeGb'];
 
 function escapeHtml(text) {
     const div = document.createElement('div');
@@ -87,16 +88,28 @@ function playback(job) {
     return parts.join(', ');
 }
 
+// The progress bar: one filled piece per range of ready segments, so seeks show as holes.
+function progressBar(job) {
+    const count = Math.max(job.SegmentCount || 0, 1);
+    const pieces = (job.ReadyRanges || []).map(([first, last]) =>
+        '<span class="jellyscaleReady" style="position:absolute;top:0;bottom:0;background:#00a4dc;left:'
+        + (100 * first / count).toFixed(3) + '%;width:' + (100 * (last - first + 1) / count).toFixed(3) + '%;"></span>').join('');
+    return '<div class="jellyscaleBar" title="' + (job.Progress * 100).toFixed(1) + '%" style="position:relative;height:.6em;min-width:8em;background:rgba(128,128,128,.35);">'
+        + pieces + '</div>' + (job.Progress * 100).toFixed(1) + '%';
+}
+
 function refreshJobs(view) {
     ApiClient.getJSON(ApiClient.getUrl('Jellyscale/Jobs')).then(jobs => {
         view.querySelector('#JobMessage').textContent = jobs.length ? '' : 'No jobs yet.';
         view.querySelector('#JobRows').innerHTML = jobs.map(job =>
             '<tr><td>' + escapeHtml(job.Input) + '</td><td>' + escapeHtml(job.Error ? job.State + ': ' + job.Error : job.State)
             + '</td><td>' + escapeHtml(job.Width + 'x' + job.Height + ' ' + job.Codec)
-            + '</td><td>' + (job.Progress * 100).toFixed(1) + '%</td><td>' + job.Fps.toFixed(1)
+            + '</td><td>' + progressBar(job) + '</td><td>' + job.Fps.toFixed(1)
             + '</td><td>' + job.Speed.toFixed(2) + 'x</td><td>' + formatEta(job.EtaSeconds)
-            + '</td><td title="' + escapeHtml(job.LastAdaptation) + '">' + escapeHtml(playback(job)) + '</td><td>'
-            + (['queued', 'probing', 'running', 'finalizing'].includes(job.State)
+            + '</td><td>' + escapeHtml(job.Upscaler)
+            + '</td><td>' + escapeHtml(playback(job)) + '</td><td class="jellyscaleAdaptation">' + escapeHtml(job.LastAdaptation) + '</td><td>'
+            // The server says which jobs can still be cancelled (paused ones too): no state list here.
+            + (job.Cancelable
                 ? '<button is="emby-button" type="button" class="raised emby-button jellyscaleCancel" data-id="' + escapeHtml(job.JobId) + '">Cancel</button>'
                 : '')
             + '</td></tr>').join('');

@@ -25,18 +25,26 @@ public static class EngineSettings
     {
         System.ArgumentNullException.ThrowIfNull(config);
         System.ArgumentNullException.ThrowIfNull(jellyfin);
+        // Every one of the engine's 17 settings, each from the plugin's page or Jellyfin's own.
         return new EngineConfig
         {
-            CacheDir = Path.Combine(jellyfin.CachePath, "jellyscale"),
+            CacheDir = PathOrDefault(config.CacheDirectory, Path.Combine(jellyfin.CachePath, "jellyscale")),
             OutputDir = PathOrDefault(config.OutputDirectory, Path.Combine(jellyfin.DataPath, "jellyscale", "upscaled")),
             FfmpegPath = PathOrDefault(config.FfmpegPath, jellyfin.FfmpegPath),
             FfprobePath = PathOrDefault(config.FfprobePath, jellyfin.FfprobePath),
             MaxConcurrentJobs = Math.Clamp(config.MaxConcurrentJobs, 1, 16),
+            MaxQueuedJobs = Math.Clamp(config.MaxQueuedJobs, 0, 100_000),
             SegmentSeconds = Math.Clamp(config.SegmentSeconds, 1, 30),
+            FirstSegmentSeconds = Math.Clamp(config.FirstSegmentSeconds, 1, 30),
             Backend = Backends.Choose(config.Backend, jellyfin.HardwareAcceleration),
             DefaultScale = Math.Clamp(config.ScaleFactor, 1, 8),
             MaxHeight = Math.Clamp(config.MaxHeight, 144, 4320),
-            VaapiDevice = string.IsNullOrWhiteSpace(jellyfin.VaapiDevice) ? null : jellyfin.VaapiDevice,
+            VaapiDevice = PathOrDefault(config.VaapiDevice, jellyfin.VaapiDevice),
+            CpuPreset = string.IsNullOrWhiteSpace(config.CpuPreset) ? null : config.CpuPreset.Trim(),
+            ShaderPath = PathOrDefault(config.ShaderPath, null),
+            ViewerIdleSeconds = Math.Clamp(config.ViewerIdleSeconds, 1, 86_400),
+            ResumeUnfinished = config.ResumeUnfinished,
+            KeyframeReadSeconds = Math.Clamp(config.KeyframeReadSeconds, 0, 3600),
         };
     }
 

@@ -47,14 +47,19 @@ public sealed partial class JobHousekeeper : BackgroundService
         {
             try
             {
-                if (config.AfterViewerLeaves == IdlePolicy.Stop && engine.GetStatus(jobId).IsActive)
+                if (config.AfterViewerLeaves != IdlePolicy.Stop)
+                {
+                    LogBackground(jobId);
+                }
+                else if (engine.GetStatus(jobId).IsActive)
                 {
                     engine.Cancel(jobId);
                     LogStopped(jobId);
                 }
                 else
                 {
-                    LogBackground(jobId);
+                    // Finished (or failed) before the viewer left: nothing to stop, nothing runs on.
+                    LogAlreadyEnded(jobId);
                 }
             }
             catch (JellyscaleException e)
@@ -71,7 +76,7 @@ public sealed partial class JobHousekeeper : BackgroundService
 
         foreach (var job in engine.ListJobs())
         {
-            if (job.State != "done" || job.FinalPath is null || !_published.Add(job.JobId))
+            if (job.State != JobState.Done || job.FinalPath is null || !_published.Add(job.JobId))
             {
                 continue;
             }
@@ -114,6 +119,9 @@ public sealed partial class JobHousekeeper : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Jellyscale: job {JobId} has no viewer; it finishes in the background")]
     private partial void LogBackground(string jobId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Jellyscale: job {JobId} has no viewer; it had already ended")]
+    private partial void LogAlreadyEnded(string jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Jellyscale: saved {Path} as a version beside the original")]
     private partial void LogPublished(string path);

@@ -103,20 +103,21 @@ public sealed partial class PlaybackInfoFilter : IAsyncActionFilter
             return;
         }
 
-        var format = CodecChoice.Choose(formats, config.CodecPolicy);
+        var engine = _engines.Engine;
+        var format = CodecChoice.Choose(formats, config.CodecPolicy, engine.GetInfo().HevcHardware);
         if (format is null)
         {
             LogNoPlayableFormat(original.Id);
             return;
         }
 
-        var request = UpscalePlanner.Plan(MediaSourceRewrite.Facts(original, audioStreamIndex), config.Target(), format, start, config.SegmentSeconds, config.CopySourceAsFallback);
+        var request = UpscalePlanner.Plan(MediaSourceRewrite.Facts(original, audioStreamIndex), config.Target(), format, start, config.CopySourceAsFallback);
         if (request is null)
         {
             return;
         }
 
-        var job = _engines.Engine.StartStream(request);
+        var job = engine.StartStream(request);
         if (!job.IsUsable)
         {
             LogJobUnusable(job.JobId, job.State);
@@ -135,7 +136,7 @@ public sealed partial class PlaybackInfoFilter : IAsyncActionFilter
     private partial void LogNoPlayableFormat(string? sourceId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Jellyscale: job {JobId} is {State}; playing the original")]
-    private partial void LogJobUnusable(string jobId, string state);
+    private partial void LogJobUnusable(string jobId, JobState state);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Jellyscale: source {SourceId} plays job {JobId} ({Codec}, {Height}p)")]
     private partial void LogRewritten(string? sourceId, string jobId, string codec, int height);

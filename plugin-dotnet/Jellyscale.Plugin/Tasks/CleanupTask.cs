@@ -1,14 +1,10 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Jellyscale.Core.Cleanup;
 using Jellyscale.Core.Engine;
 using Jellyscale.Plugin.Compat;
 using Jellyscale.Plugin.Configuration;
-using Jellyscale.Plugin.Engine;
-using MediaBrowser.Common.Configuration;
 using MediaBrowser.Model.Tasks;
 using Microsoft.Extensions.Logging;
 
@@ -19,19 +15,16 @@ public sealed partial class CleanupTask : IScheduledTask
 {
     private readonly IStreamEngineProvider _engines;
     private readonly IPluginConfigurationAccessor _configuration;
-    private readonly IApplicationPaths _paths;
     private readonly ILogger<CleanupTask> _logger;
 
     /// <summary>Initializes a new instance of the <see cref="CleanupTask"/> class.</summary>
     /// <param name="engines">The engine.</param>
     /// <param name="configuration">The configuration.</param>
-    /// <param name="paths">Jellyfin's paths.</param>
     /// <param name="logger">The logger.</param>
-    public CleanupTask(IStreamEngineProvider engines, IPluginConfigurationAccessor configuration, IApplicationPaths paths, ILogger<CleanupTask> logger)
+    public CleanupTask(IStreamEngineProvider engines, IPluginConfigurationAccessor configuration, ILogger<CleanupTask> logger)
     {
         _engines = engines;
         _configuration = configuration;
-        _paths = paths;
         _logger = logger;
     }
 
@@ -52,18 +45,14 @@ public sealed partial class CleanupTask : IScheduledTask
     {
         ArgumentNullException.ThrowIfNull(progress);
         var config = _configuration.Current;
-        var jobs = _engines.Engine.ListJobs();
-        var active = jobs.Where(j => j.IsActive).ToList();
-        var settings = EngineSettings.Build(config, new JellyfinDefaults(_paths.DataPath, _paths.CachePath, null, null, null, null));
-        var deleted = StoreCleaner.Run(
-            settings.OutputDir,
-            settings.CacheDir,
-            active.Select(j => j.JobId).ToList(),
-            active.Where(j => j.FinalPath is not null).Select(j => j.FinalPath!).ToList(),
-            DateTimeOffset.UtcNow,
-            TimeSpan.FromDays(Math.Max(0, config.CleanupMaxAgeDays)),
-            Math.Max(0, config.CleanupMaxSizeGb) * 1024L * 1024L * 1024L);
-        LogDeleted(deleted.Count);
+
+        // The engine knows which files belong to which job and which jobs are at work: it decides.
+        var result = _engines.Engine.Cleanup(new CleanupOptions
+        {
+            MaxAgeDays = Math.Max(0, config.CleanupMaxAgeDays),
+            MaxTotalBytes = Math.Max(0, config.CleanupMaxSizeGb) * 1024L * 1024L * 1024L,
+        });
+        LogDeleted(result.Deleted.Count, result.FreedBytes);
         progress.Report(100);
         return Task.CompletedTask;
     }
@@ -72,6 +61,6 @@ public sealed partial class CleanupTask : IScheduledTask
     public IEnumerable<TaskTriggerInfo> GetDefaultTriggers()
         => new[] { TaskTriggers.Daily(TimeSpan.FromHours(4)) };
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Jellyscale cleanup removed {Count} entries")]
-    private partial void LogDeleted(int count);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Jellyscale cleanup removed {Count} entries ({FreedBytes} bytes)")]
+    private partial void LogDeleted(int count, long freedBytes);
 }

@@ -75,7 +75,7 @@ public class ErrorMappingTests
             + "\"fps\":100.5,\"speed\":4.2,\"position_seconds\":8.0,\"eta_seconds\":null,\"codecs\":\"avc1.64001e,mp4a.40.2\","
             + "\"bandwidth\":1500000,\"final_path\":null,\"error\":null}";
         var status = System.Text.Json.JsonSerializer.Deserialize(json, EngineJsonContext.Default.JobStatus)!;
-        Assert.Equal("running", status.State);
+        Assert.Equal(JobState.Running, status.State);
         Assert.Equal(360, status.Height);
         Assert.Equal(5, status.SegmentCount);
         Assert.Equal(new[] { 0, 1 }, status.ReadyRanges[0]);

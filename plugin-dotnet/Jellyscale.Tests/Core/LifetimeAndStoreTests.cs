@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Linq;
-using Jellyscale.Core.Cleanup;
 using Jellyscale.Core.Engine;
 using Jellyscale.Core.Lifetime;
 using Jellyscale.Core.Output;
@@ -62,50 +61,6 @@ public class LifetimeAndStoreTests
         lifetime.Ping("nobody");
         lifetime.Stop("nobody");
         Assert.False(lifetime.HasJobs);
-    }
-
-    [Fact]
-    public void Cleanup_removes_old_entries_then_oldest_until_the_budget_fits_and_keeps_protected_ones()
-    {
-        var now = DateTimeOffset.Parse("2026-01-31T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
-        var entries = new[]
-        {
-            new StoredEntry("/o/ancient", 10, now.AddDays(-40)),
-            new StoredEntry("/o/old-protected", 10, now.AddDays(-39)),
-            new StoredEntry("/o/a", 50, now.AddDays(-5)),
-            new StoredEntry("/o/b", 50, now.AddDays(-4)),
-            new StoredEntry("/o/c", 50, now.AddDays(-1)),
-        };
-        var deleted = CleanupPlan.Select(entries, e => e.Path.EndsWith("protected", StringComparison.Ordinal), now, TimeSpan.FromDays(30), 120);
-        Assert.Equal(new[] { "/o/ancient", "/o/a" }, deleted.Select(e => e.Path));
-    }
-
-    [Fact]
-    public void Cleanup_with_no_limits_deletes_nothing()
-        => Assert.Empty(CleanupPlan.Select(new[] { new StoredEntry("/x", 1, DateTimeOffset.MinValue) }, _ => false, DateTimeOffset.UtcNow, TimeSpan.Zero, 0));
-
-    [Fact]
-    public void Store_cleaner_deletes_stale_job_folders_and_files_but_not_active_ones()
-    {
-        using var dir = new TempDir();
-        var output = Directory.CreateDirectory(Path.Combine(dir.Path, "out")).FullName;
-        var cache = Directory.CreateDirectory(Path.Combine(dir.Path, "cache")).FullName;
-        var oldFile = Path.Combine(output, "old.mkv");
-        File.WriteAllText(oldFile, "x");
-        File.SetLastWriteTimeUtc(oldFile, DateTime.UtcNow.AddDays(-100));
-        var staleJob = Directory.CreateDirectory(Path.Combine(cache, "ffffffffffffffffffffffffffffffff")).FullName;
-        File.WriteAllText(Path.Combine(staleJob, "0.ts"), "x");
-        File.SetLastWriteTimeUtc(Path.Combine(staleJob, "0.ts"), DateTime.UtcNow.AddDays(-100));
-        var activeJob = Directory.CreateDirectory(Path.Combine(cache, Job)).FullName;
-        File.WriteAllText(Path.Combine(activeJob, "0.ts"), "x");
-        File.SetLastWriteTimeUtc(Path.Combine(activeJob, "0.ts"), DateTime.UtcNow.AddDays(-100));
-
-        var deleted = StoreCleaner.Run(output, cache, new[] { Job }, Array.Empty<string>(), DateTimeOffset.UtcNow, TimeSpan.FromDays(30), 0);
-
-        Assert.Equal(2, deleted.Count);
-        Assert.False(File.Exists(oldFile));
-        Assert.False(Directory.Exists(staleJob));
-        Assert.True(Directory.Exists(activeJob));
     }
 
     [Fact]

@@ -11,29 +11,37 @@ public class PlaybackRulesTests
 
     [Fact]
     public void Chromium_profile_without_hevc_gets_h264_in_ts()
-        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(new[] { ChromiumHls }, CodecPolicy.FollowClient));
+        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(new[] { ChromiumHls }, CodecPolicy.FollowClient, hevcHardware: true));
 
     [Fact]
     public void Profile_with_hevc_over_hls_fmp4_gets_hevc_in_mp4()
-        => Assert.Equal(OutputFormat.Hevc, CodecChoice.Choose(new[] { ChromiumHls, HevcFmp4Hls }, CodecPolicy.FollowClient));
+        => Assert.Equal(OutputFormat.Hevc, CodecChoice.Choose(new[] { ChromiumHls, HevcFmp4Hls }, CodecPolicy.FollowClient, hevcHardware: true));
+
+    [Fact]
+    public void Without_a_hardware_hevc_encoder_a_client_that_plays_h264_gets_h264()
+        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(new[] { ChromiumHls, HevcFmp4Hls }, CodecPolicy.FollowClient, hevcHardware: false));
+
+    [Fact]
+    public void Without_a_hardware_hevc_encoder_a_client_that_plays_only_hevc_still_gets_hevc()
+        => Assert.Equal(OutputFormat.Hevc, CodecChoice.Choose(new[] { new ClientFormat(true, true, "mp4", "hevc") }, CodecPolicy.FollowClient, hevcHardware: false));
 
     [Fact]
     public void Hevc_in_a_ts_hls_profile_is_not_enough_for_hevc()
-        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(new[] { new ClientFormat(true, true, "ts", "hevc,h264") }, CodecPolicy.FollowClient));
+        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(new[] { new ClientFormat(true, true, "ts", "hevc,h264") }, CodecPolicy.FollowClient, hevcHardware: true));
 
     [Fact]
     public void Always_h264_policy_overrides_an_hevc_profile()
-        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(new[] { HevcFmp4Hls }, CodecPolicy.AlwaysH264));
+        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(new[] { HevcFmp4Hls }, CodecPolicy.AlwaysH264, hevcHardware: true));
 
     [Fact]
     public void No_profile_means_h264()
-        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(null, CodecPolicy.FollowClient));
+        => Assert.Equal(OutputFormat.H264, CodecChoice.Choose(null, CodecPolicy.FollowClient, hevcHardware: true));
 
     [Fact]
     public void Profile_without_any_hls_video_format_gets_nothing()
     {
         var profile = new List<ClientFormat> { new(true, false, "mp4", "h264"), new(false, true, "ts", null) };
-        Assert.Null(CodecChoice.Choose(profile, CodecPolicy.FollowClient));
+        Assert.Null(CodecChoice.Choose(profile, CodecPolicy.FollowClient, hevcHardware: true));
     }
 
     [Theory]
@@ -58,12 +66,14 @@ public class PlaybackRulesTests
     }
 
     [Fact]
-    public void Planner_starts_at_the_segment_holding_the_start_position()
+    public void Planner_sends_the_start_position_as_seconds_for_the_engine_to_place()
     {
         var source = new SourceFacts(true, "/m/a.mkv", false, 1080, null);
         var target = new UpscaleTarget(TargetMode.Scale, 2, 2160);
-        Assert.Equal(15, UpscalePlanner.Plan(source, target, OutputFormat.H264, System.TimeSpan.FromSeconds(61), 4)!.StartSegment);
-        Assert.Null(UpscalePlanner.Plan(source, target, OutputFormat.H264)!.StartSegment);
+        var resumed = UpscalePlanner.Plan(source, target, OutputFormat.H264, System.TimeSpan.FromSeconds(61.5))!;
+        Assert.Equal(61.5, resumed.StartSeconds);
+        Assert.Null(resumed.StartSegment);
+        Assert.Null(UpscalePlanner.Plan(source, target, OutputFormat.H264)!.StartSeconds);
     }
 
     [Fact]

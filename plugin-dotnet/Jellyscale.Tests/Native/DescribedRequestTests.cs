@@ -33,7 +33,7 @@ public sealed class DescribedRequestTests
         Assert.NotNull(media);
         var job = engine.StartStream(new StreamRequest { Input = _clips.ShortClip, Codec = "h264", Scale = 2, Media = media });
         var done = await Finished(engine, job.JobId);
-        Assert.True(done.State == "done", $"{done.State} {done.Error?.Message}");
+        Assert.True(done.State == JobState.Done, $"{done.State} {done.Error?.Message}");
     }
 
     [SkippableFact]
@@ -47,7 +47,7 @@ public sealed class DescribedRequestTests
         Assert.Equal(2560, job.Width);
 
         var done = await Finished(engine, job.JobId);
-        Assert.Equal("failed", done.State);
+        Assert.Equal(JobState.Failed, done.State);
         Assert.Equal("the request's media does not match the file: size 1280x720 (ffprobe: 640x360)", done.Error?.Message);
     }
 
@@ -57,7 +57,7 @@ public sealed class DescribedRequestTests
         while (true)
         {
             var status = engine.GetStatus(jobId);
-            if (status.State is "done" or "failed" or "cancelled" || DateTime.UtcNow > deadline)
+            if (status.State is JobState.Done or JobState.Failed or JobState.Cancelled || DateTime.UtcNow > deadline)
             {
                 return status;
             }

@@ -64,7 +64,7 @@ public sealed class EngineWrapperTests
         Assert.InRange(first.DurationSeconds, 19.5, 20.5);
         Assert.Equal("ts", first.SegmentContainer);
         Assert.StartsWith("avc1.", first.Codecs, StringComparison.Ordinal);
-        Assert.True(first.IsUsable, first.State);
+        Assert.True(first.IsUsable, first.State.ToString());
         Assert.Contains(engine.ListJobs(), j => j.JobId == first.JobId);
         Assert.Equal(first.JobId, engine.GetStatus(first.JobId).JobId);
     }
@@ -150,7 +150,7 @@ public sealed class EngineWrapperTests
         engine.Cancel(job.JobId);
         var e = await Assert.ThrowsAsync<JellyscaleException>(() => wait);
         AssertError(e, JellyscaleStatus.Cancelled);
-        Assert.Equal("cancelled", engine.GetStatus(job.JobId).State);
+        Assert.Equal(JobState.Cancelled, engine.GetStatus(job.JobId).State);
     }
 
     [SkippableFact]

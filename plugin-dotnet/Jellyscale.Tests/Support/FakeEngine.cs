@@ -21,7 +21,7 @@ public sealed class FakeEngine : IStreamEngine, IStreamEngineProvider
     public static JobStatus Running(string codec) => new()
     {
         JobId = JobId,
-        State = "running",
+        State = JobState.Running,
         Codec = codec,
         Width = 3840,
         Height = 2160,
@@ -45,8 +45,14 @@ public sealed class FakeEngine : IStreamEngine, IStreamEngineProvider
 
     public IReadOnlyList<JobStatus> ListJobs() => new[] { Running("h264") };
 
-    public string GetPlaylist(string jobId, string uriQuery) => "#EXTM3U\n";
+    public Task<StreamReply> RequestAsync(string jobId, string path, string? uriQuery, string? range, TimeSpan timeout, CancellationToken cancellationToken)
+        => throw new NotSupportedException("the HLS controller is tested against the real engine");
 
-    public Task<SegmentInfo> WaitSegmentAsync(string jobId, int index, TimeSpan timeout, CancellationToken cancellationToken)
-        => throw new NotSupportedException();
+    public CleanupResult Cleanup(CleanupOptions options) => new();
+
+
+    public EngineInfo GetInfo() => Info;
+
+
+    public EngineInfo Info { get; set; } = new() { Backend = "nvenc", Hardware = true, HevcHardware = true };
 }

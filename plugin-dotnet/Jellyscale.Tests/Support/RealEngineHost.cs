@@ -21,9 +21,10 @@ public sealed class RealEngineHost : IAsyncDisposable
             {"Container":"ts","Type":"Video","AudioCodec":"aac,mp3","VideoCodec":"h264","Context":"Streaming","Protocol":"hls"}]}}
         """;
 
+    /// <summary>A client that plays only HEVC over HLS: it gets HEVC even from the CPU engine (no hardware HEVC encoder).</summary>
     public const string HevcProfile = """
         {"DeviceProfile":{"TranscodingProfiles":[
-            {"Container":"mp4","Type":"Video","AudioCodec":"aac","VideoCodec":"hevc,h264","Context":"Streaming","Protocol":"hls"}]}}
+            {"Container":"mp4","Type":"Video","AudioCodec":"aac","VideoCodec":"hevc","Context":"Streaming","Protocol":"hls"}]}}
         """;
 
     private RealEngineHost(WebApplication app, JellyscaleEngine engine, StandInLibrary library, TestConfigurationAccessor configuration)

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
+using Jellyscale.Core.Engine;
 using Jellyscale.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -76,7 +77,7 @@ public sealed class BrowserPlaybackTests
         var url = await host.PlaybackUrlAsync();
         var status = host.Engine.GetStatus(RealEngineHost.JobIdOf(url));
         Assert.True(status.IsActive && status.Progress < 1, $"job should be encoding when the player starts, was {status.State} at {status.Progress:P0}");
-        Assert.Equal(["lower", "fallback"], status.Rungs.Select(r => r.Role));
+        Assert.Equal([JobRole.Lower, JobRole.Fallback], status.Rungs.Select(r => r.Role));
         Assert.Equal([false, copySource], status.Rungs.Select(r => r.StreamCopy));
 
         var page = host.BaseUrl + "/player.html?src=" + Uri.EscapeDataString(url) + pageQuery;

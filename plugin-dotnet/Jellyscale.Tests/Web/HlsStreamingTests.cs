@@ -8,6 +8,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Tasks;
+using Jellyscale.Core.Engine;
 using Jellyscale.Tests.Support;
 using Xunit;
 
@@ -65,9 +66,9 @@ public sealed class HlsStreamingTests
         }
 
         var master = await host.Client.GetStringAsync($"/Jellyscale/Streams/{jobId}/master.m3u8?{query}");
-        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == "fallback");
-        Assert.Contains($"../{fallback.JobId}/main.m3u8?{query}", master, StringComparison.Ordinal);
-        using var init = await host.Client.GetAsync($"/Jellyscale/Streams/{fallback.JobId}/init.mp4?{query}");
+        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == JobRole.Fallback);
+        Assert.Contains($"\nfallback/main.m3u8?{query}", master, StringComparison.Ordinal);
+        using var init = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/fallback/init.mp4?{query}");
         Assert.Equal(HttpStatusCode.OK, init.StatusCode);
         Assert.Equal("video/mp4", init.Content.Headers.ContentType!.MediaType);
         var rung = host.Engine.GetStatus(fallback.JobId);
@@ -115,13 +116,13 @@ public sealed class HlsStreamingTests
         var url = await host.PlaybackUrlAsync(profile: profile);
         var jobId = RealEngineHost.JobIdOf(url);
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (host.Engine.GetStatus(jobId).State != "done" && DateTime.UtcNow < deadline)
+        while (host.Engine.GetStatus(jobId).State != JobState.Done && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250);
         }
 
         var status = host.Engine.GetStatus(jobId);
-        Assert.Equal("done", status.State);
+        Assert.Equal(JobState.Done, status.State);
         Assert.True(File.Exists(status.FinalPath), status.FinalPath);
         Assert.Equal(url, await host.PlaybackUrlAsync(profile: profile));
 
@@ -159,19 +160,19 @@ public sealed class HlsStreamingTests
         host.Configuration.Current.CopySourceAsFallback = true;
         var url = await host.PlaybackUrlAsync();
         var jobId = RealEngineHost.JobIdOf(url);
-        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == "fallback");
+        var fallback = host.Engine.GetStatus(jobId).Rungs.Single(r => r.Role == JobRole.Fallback);
         Assert.True(fallback.StreamCopy);
 
         // The master announces the source's own codec for it; ffmpeg reads that variant over HTTP.
         var master = (await host.Client.GetStringAsync(url)).Split('\n');
-        var at = Array.FindIndex(master, l => l.StartsWith($"../{fallback.JobId}/main.m3u8", StringComparison.Ordinal));
+        var at = Array.FindIndex(master, l => l.StartsWith("fallback/main.m3u8", StringComparison.Ordinal));
         Assert.True(at > 0, string.Join('\n', master));
         var (_, source, _) = await Prerequisites.RunAsync(Prerequisites.Ffprobe(), TimeSpan.FromSeconds(30),
             "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=profile,level", "-of", "csv=p=0", _clips.LongClip);
         var parts = source.Trim().Split(',');
         Assert.Equal("High", parts[0]);
         Assert.Contains($"CODECS=\"avc1.6400{int.Parse(parts[1], CultureInfo.InvariantCulture):x2},mp4a.40.2\"", master[at - 1], StringComparison.Ordinal);
-        var variantUrl = host.BaseUrl + "/Jellyscale/Streams/" + master[at][3..];
+        var variantUrl = $"{host.BaseUrl}/Jellyscale/Streams/{jobId}/{master[at]}";
         var copy = Path.Combine(_clips.Root, jobId + "-fallback.ts");
         var (code, _, err) = await Prerequisites.RunAsync(Prerequisites.Ffmpeg(), TimeSpan.FromMinutes(2),
             "-nostdin", "-v", "error", "-y", "-i", variantUrl, "-map", "0:v:0", "-c", "copy", "-t", "20", "-f", "mpegts", copy);
@@ -252,17 +253,23 @@ public sealed class HlsStreamingTests
         var url = await host.PlaybackUrlAsync();
         var jobId = RealEngineHost.JobIdOf(url);
         var count = host.Engine.GetStatus(jobId).SegmentCount;
+        // Every name is the engine's to judge (one table for every server): anything it does not serve is 404.
         var cases = new (string Path, HttpStatusCode Expected)[]
         {
-            ("/Jellyscale/Streams/NOTAJOB/master.m3u8", HttpStatusCode.BadRequest),
-            ($"/Jellyscale/Streams/{jobId.ToUpperInvariant()}/master.m3u8", HttpStatusCode.BadRequest),
+            ("/Jellyscale/Streams/NOTAJOB/master.m3u8", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId.ToUpperInvariant()}/master.m3u8", HttpStatusCode.NotFound),
             // The client's URI normalization turns an escaped ".." segment back into "..", which is then resolved away.
             ("/Jellyscale/Streams/%2e%2e/master.m3u8", HttpStatusCode.NotFound),
-            ($"/Jellyscale/Streams/{jobId}/..%2F..%2F..%2Fetc%2Fpasswd", HttpStatusCode.BadRequest),
+            ($"/Jellyscale/Streams/{jobId}/..%2F..%2F..%2Fetc%2Fpasswd", HttpStatusCode.NotFound),
             ($"/Jellyscale/Streams/{jobId}/%2e%2e", HttpStatusCode.NotFound),
-            ($"/Jellyscale/Streams/{jobId}/job.json", HttpStatusCode.BadRequest),
-            ($"/Jellyscale/Streams/{jobId}/12345678901.ts", HttpStatusCode.BadRequest),
-            ($"/Jellyscale/Streams/{jobId}/-1.ts", HttpStatusCode.BadRequest),
+            ($"/Jellyscale/Streams/{jobId}/job.json", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/status", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/fallback/status", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/lower/master.m3u8", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/upscaled/0.ts", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/12345678901.ts", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/-1.ts", HttpStatusCode.NotFound),
+            ($"/Jellyscale/Streams/{jobId}/01.ts", HttpStatusCode.NotFound),
             ($"/Jellyscale/Streams/{jobId}/999999.ts", HttpStatusCode.NotFound),
             ($"/Jellyscale/Streams/{jobId}/{count}.ts", HttpStatusCode.NotFound),
             ($"/Jellyscale/Streams/{jobId}/0.m4s", HttpStatusCode.NotFound),
@@ -282,6 +289,108 @@ public sealed class HlsStreamingTests
     }
 
     [SkippableFact]
+    public async Task A_range_past_the_end_of_a_segment_is_416_with_the_total_length()
+    {
+        await using var host = await Start("range-416");
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        var query = url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..];
+        var whole = await host.Client.GetByteArrayAsync($"/Jellyscale/Streams/{jobId}/0.ts?{query}");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/Jellyscale/Streams/{jobId}/0.ts?{query}");
+        request.Headers.Range = new RangeHeaderValue(whole.Length, null);
+        using var response = await host.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
+        Assert.Equal($"bytes */{whole.Length}", response.Content.Headers.ContentRange!.ToString());
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [SkippableFact]
+    public async Task A_segment_of_a_cancelled_job_is_410_gone()
+    {
+        Prerequisites.NativeLibrary();
+        Prerequisites.Ffmpeg();
+        await using var host = await RealEngineHost.StartAsync(_clips, _clips.LongClip, "cancelled");
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        var query = url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..];
+        var last = host.Engine.GetStatus(jobId).SegmentCount - 1;
+        host.Engine.Cancel(jobId);
+
+        using var response = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/{last}.ts?{query}");
+        Assert.Equal(HttpStatusCode.Gone, response.StatusCode);
+    }
+
+    [SkippableFact]
+    public async Task Clients_that_leave_before_their_segment_is_ready_leave_no_open_file_behind()
+    {
+        await using var host = await Start("abort");
+        var url = await host.PlaybackUrlAsync();
+        var jobId = RealEngineHost.JobIdOf(url);
+        var query = url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..];
+        var count = host.Engine.GetStatus(jobId).SegmentCount;
+        using (var warm = await host.Client.GetAsync(url))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+        }
+
+        // Only descriptors of this engine's own files count: other suites run beside this one.
+        // (The engine itself holds one: its cache lock.)
+        var root = Assert.Single(Directory.GetDirectories(_clips.Root, "abort-*"));
+        var before = OpenFilesUnder(root);
+
+        // Each request gives up long before its segment exists; the engine's answer, an open
+        // descriptor, arrives after the client left and must be closed by the plugin.
+        const int Leavers = 60;
+        var requests = Enumerable.Range(0, Leavers).Select(async i =>
+        {
+            using var cts = new System.Threading.CancellationTokenSource(TimeSpan.FromMilliseconds(20));
+            try
+            {
+                using var response = await host.Client.GetAsync($"/Jellyscale/Streams/{jobId}/{count - 1 - (i % 2)}.ts?{query}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                return response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+            }
+            catch (OperationCanceledException)
+            {
+                return 0;
+            }
+        });
+        var answered = (await Task.WhenAll(requests)).Sum();
+        Assert.True(answered < Leavers / 2, $"{answered} of {Leavers} segments were ready at once: nothing was left to close late");
+
+        // Once the job is done every pending answer has come back (a ready segment is answered at once).
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (host.Engine.GetStatus(jobId).State != JobState.Done && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(JobState.Done, host.Engine.GetStatus(jobId).State);
+        // A leaked descriptor would be closed only by a garbage collection's finalizer, if ever.
+        var open = OpenFilesUnder(root);
+        for (var i = 0; i < 50 && open > before; i++)
+        {
+            await Task.Delay(100);
+            open = OpenFilesUnder(root);
+        }
+
+        Assert.True(open <= before, $"{open - before} descriptors still open on the job's files after {Leavers} clients left");
+    }
+
+    /// <summary>Descriptors of this process open on files under <paramref name="root"/> (deleted ones included).</summary>
+    private static int OpenFilesUnder(string root) => Directory.GetFileSystemEntries("/proc/self/fd").Count(fd =>
+    {
+        try
+        {
+            return new FileInfo(fd).LinkTarget?.StartsWith(root + "/", StringComparison.Ordinal) == true;
+        }
+        catch (IOException)
+        {
+            return false; // closed while we looked
+        }
+    });
+
+    [SkippableFact]
     public async Task Jobs_panel_lists_and_cancels_for_administrators_only()
     {
         await using var host = await Start("jobs");
@@ -294,6 +403,13 @@ public sealed class HlsStreamingTests
         var row = jobs.EnumerateArray().Single(j => j.GetProperty("JobId").GetString() == jobId);
         Assert.Equal(Path.GetFileName(_clips.ShortClip), row.GetProperty("Input").GetString());
         Assert.Equal(360, row.GetProperty("Height").GetInt32());
+
+        // What the dashboard's script reads: the state by its engine name, the ranges for the bar, the upscaler.
+        Assert.Contains(row.GetProperty("State").GetString(), new[] { "queued", "running", "finalizing", "done" });
+        Assert.Equal(host.Engine.GetStatus(jobId).SegmentCount, row.GetProperty("SegmentCount").GetInt32());
+        Assert.Equal(JsonValueKind.Array, row.GetProperty("ReadyRanges").ValueKind);
+        Assert.Equal("cpu, lanczos", row.GetProperty("Upscaler").GetString());
+        Assert.Equal(host.Engine.GetStatus(jobId).IsActive, row.GetProperty("Cancelable").GetBoolean());
 
         using var badCancel = await host.Client.PostAsync("/Jellyscale/Jobs/nope/Cancel?ApiKey=" + TestAuthenticationHandler.AdminToken, null);
         Assert.Equal(HttpStatusCode.BadRequest, badCancel.StatusCode);
@@ -308,7 +424,7 @@ public sealed class HlsStreamingTests
             await Task.Delay(100);
         }
 
-        Assert.Contains(host.Engine.GetStatus(jobId).State, new[] { "cancelled", "done" });
+        Assert.Contains(host.Engine.GetStatus(jobId).State, new[] { JobState.Cancelled, JobState.Done });
     }
 
     private Task<RealEngineHost> Start(string name)

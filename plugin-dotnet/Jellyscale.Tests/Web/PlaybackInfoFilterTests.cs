@@ -127,6 +127,23 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Hevc_capable_profile_gets_h264_when_the_engine_has_no_hardware_hevc_encoder()
+    {
+        _engine.Info = new EngineInfo { Backend = "cpu", Hardware = false, HevcHardware = false };
+        var response = await Post(HevcProfile);
+        Assert.Equal("h264", Assert.Single(_engine.Requests).Codec);
+        Assert.Equal("ts", response.MediaSources.Single().TranscodingContainer);
+    }
+
+    [Fact]
+    public async Task A_paused_job_found_after_a_restart_is_played_not_the_original()
+    {
+        _engine.OnStart = request => FakeEngine.Running(request.Codec) with { State = JobState.Paused };
+        var response = await Post(ChromiumProfile);
+        Assert.StartsWith($"/Jellyscale/Streams/{FakeEngine.JobId}/master.m3u8?", response.MediaSources.Single().TranscodingUrl, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Get_without_a_profile_is_rewritten_to_h264()
     {
         using var get = await _client!.GetAsync($"/Items/{Guid.NewGuid()}/PlaybackInfo?ApiKey={TestAuthenticationHandler.UserToken}");
@@ -156,7 +173,7 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
     [Fact]
     public async Task Finished_job_is_reused_through_the_same_stream_url()
     {
-        _engine.OnStart = request => FakeEngine.Running(request.Codec) with { State = "done", Progress = 1, FinalPath = "/data/jellyscale/upscaled/x.ts" };
+        _engine.OnStart = request => FakeEngine.Running(request.Codec) with { State = JobState.Done, Progress = 1, FinalPath = "/data/jellyscale/upscaled/x.ts" };
         var first = await Post(ChromiumProfile);
         var second = await Post(ChromiumProfile);
         Assert.Equal(2, _engine.Requests.Count);
@@ -174,7 +191,7 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
     [Fact]
     public async Task Failed_job_leaves_the_response_untouched()
     {
-        _engine.OnStart = request => FakeEngine.Running(request.Codec) with { State = "failed" };
+        _engine.OnStart = request => FakeEngine.Running(request.Codec) with { State = JobState.Failed };
         await AssertUntouched(await Post(ChromiumProfile), expectEngineCall: true);
     }
 
@@ -210,10 +227,10 @@ public sealed class PlaybackInfoFilterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Resume_position_starts_the_encoder_at_its_segment()
+    public async Task Resume_position_is_passed_to_the_engine_in_seconds()
     {
-        await Post(ChromiumProfile, query: "&startTimeTicks=" + TimeSpan.FromSeconds(130).Ticks);
-        Assert.Equal(32, Assert.Single(_engine.Requests).StartSegment);
+        await Post(ChromiumProfile, query: "&startTimeTicks=" + TimeSpan.FromSeconds(130.5).Ticks);
+        Assert.Equal(130.5, Assert.Single(_engine.Requests).StartSeconds);
     }
 
     [Fact]
