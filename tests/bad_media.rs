@@ -167,7 +167,7 @@ fn every_file_in_the_bad_media_corpus_upscales_or_fails_clearly() {
     let vfr = make(
         d,
         "vfr.mkv",
-        &[&V, &A, t("4"), &["-vf", "select='not(mod(n\\,3))+eq(n\\,40)'", "-vsync", "vfr"], h264, &["-c:a", "aac"]],
+        &[&V, &A, t("4"), &["-vf", "select='not(mod(n\\,3))+eq(n\\,40)'", "-fps_mode", "vfr"], h264, &["-c:a", "aac"]],
     );
     check(&engine, "variable frame rate", &vfr, Codec::H264, None, Upscaled(640, 360));
     let interlaced = make(
