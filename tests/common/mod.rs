@@ -195,10 +195,14 @@ pub fn audio_times(file: &Path) -> Vec<f64> {
     stream_times(file, "a:0")
 }
 
-/// Packets an edit list marks for discarding (MP4's AAC priming) are not played: left out.
+/// Packets that are not played are left out: those an edit list marks for discarding (MP4's
+/// AAC priming) and those the demuxer tells the decoder to skip whole (ffmpeg 9.0 reads a
+/// Matroska file's AAC priming packet at -0.023 s with 1024 samples to skip, and
+/// `-copypriorss 0` leaves it out of a copy; 5.1 and 7.1 read it as a packet at zero).
 fn stream_times(file: &Path, stream: &str) -> Vec<f64> {
+    let entries = "packet=pts_time,flags:packet_side_data=skip_samples";
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0"])
+        .args(["-v", "error", "-select_streams", stream, "-show_entries", entries, "-of", "csv=p=0"])
         .arg(file)
         .output()
         .expect("run ffprobe");
@@ -207,7 +211,9 @@ fn stream_times(file: &Path, stream: &str) -> Vec<f64> {
         .filter_map(|l| {
             let mut f = l.trim().trim_end_matches(',').split(',');
             let pts = f.next()?.parse().ok()?;
-            (!f.next().unwrap_or("").contains('D')).then_some(pts)
+            let discarded = f.next().unwrap_or("").contains('D');
+            let skipped_whole = f.next().and_then(|s| s.parse::<u32>().ok()).is_some_and(|s| s >= 1024);
+            (!discarded && !skipped_whole).then_some(pts)
         })
         .collect();
     t.sort_by(f64::total_cmp);
