@@ -12,6 +12,45 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// What one ffmpeg binary is, as far as the command lines planned for it depend on it: found
+/// once per binary (`ffmpeg -version`, remembered in the cache folder) and handed to the pure
+/// planner, so every version-specific argument is chosen from here and snapshot-tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FfmpegCaps {
+    /// The release, (major, minor): (5, 1) for Debian 12's 5.1.9, (7, 1) for jellyfin-ffmpeg
+    /// 7.1.2-Jellyfin; a git build counts as the first release of its libavutil.
+    pub version: (u32, u32),
+}
+
+impl FfmpegCaps {
+    /// What is assumed of an ffmpeg whose version cannot be told: Jellyfin 10.11's.
+    pub const ASSUMED: FfmpegCaps = FfmpegCaps { version: (7, 1) };
+
+    /// Whether this ffmpeg is release `major.minor` or newer.
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        self.version >= (major, minor)
+    }
+
+    /// Reads the version from `ffmpeg -version`'s text: the release on its first line
+    /// (`ffmpeg version 7.1.5-0+deb13u1`, `n7.1`), else the major of libavutil (57: 5.x,
+    /// 58: 6.x, 59: 7.x, 60: 8.x, 61: 9.x) for a git build (`ffmpeg version N-118000-g...`).
+    pub fn from_version_text(text: &str) -> Option<FfmpegCaps> {
+        let mut lines = text.lines();
+        let first = lines.next()?.trim().strip_prefix("ffmpeg version ")?;
+        let release = first.strip_prefix('n').unwrap_or(first);
+        let mut parts = release.split(|c: char| !c.is_ascii_digit());
+        let major = parts.next().and_then(|m| m.parse::<u32>().ok());
+        let dot = release.chars().find(|c| !c.is_ascii_digit());
+        if let (Some(major), Some('.')) = (major, dot) {
+            let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+            return Some(FfmpegCaps { version: (major, minor) });
+        }
+        let lavu = lines.find_map(|l| l.trim().strip_prefix("libavutil"))?;
+        let lavu: u32 = lavu.trim().split('.').next()?.trim().parse().ok()?;
+        (lavu > 52).then(|| FfmpegCaps { version: (lavu - 52, 0) })
+    }
+}
+
 /// What a backend check found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendCheck {
@@ -91,15 +130,74 @@ async fn try_ffmpeg(ffmpeg: &Path, args: Vec<OsString>) -> (bool, Option<String>
     }
 }
 
-/// `auto`'s choice as remembered for one ffmpeg binary.
+/// What is remembered of one ffmpeg binary: its caps, and `auto`'s choice.
 #[derive(Debug, Serialize, Deserialize)]
 struct Remembered {
     ffmpeg: PathBuf,
     size: u64,
     mtime_ns: u128,
+    caps: Option<FfmpegCaps>,
+    choice: Option<Choice>,
+}
+
+/// `auto`'s choice, made at `checked_at` for a VAAPI device.
+#[derive(Debug, Serialize, Deserialize)]
+struct Choice {
     vaapi_device: String,
     checked_at: u64,
     backend: Backend,
+}
+
+/// What `remembered` holds for this very ffmpeg binary (path, size and mtime), if anything.
+fn recall(ffmpeg: &Path, remembered: &Path) -> Option<Remembered> {
+    let (size, mtime_ns) = stamp(ffmpeg)?;
+    let r = serde_json::from_slice::<Remembered>(&std::fs::read(remembered).ok()?).ok()?;
+    (r.ffmpeg == ffmpeg && (r.size, r.mtime_ns) == (size, mtime_ns)).then_some(r)
+}
+
+/// Changes what `remembered` holds for this ffmpeg binary (what it held for another is
+/// dropped). Only a speed-up: a file that cannot be written is found out again next time.
+fn remember(ffmpeg: &Path, remembered: &Path, change: impl FnOnce(&mut Remembered)) {
+    let Some((size, mtime_ns)) = stamp(ffmpeg) else { return };
+    let mut r = recall(ffmpeg, remembered).unwrap_or(Remembered {
+        ffmpeg: ffmpeg.to_path_buf(),
+        size,
+        mtime_ns,
+        caps: None,
+        choice: None,
+    });
+    change(&mut r);
+    if let Ok(bytes) = serde_json::to_vec(&r) {
+        let _ = crate::store::write_atomic(remembered, &bytes);
+    }
+}
+
+/// The caps of `ffmpeg`: as remembered for this binary in `remembered`, else found by running
+/// `ffmpeg -version` (and remembered). An ffmpeg whose version cannot be told (a wrapper that
+/// prints something else) is planned for as [`FfmpegCaps::ASSUMED`], and asked again next time.
+pub async fn ffmpeg_caps(ffmpeg: &Path, remembered: Option<&Path>) -> FfmpegCaps {
+    if let Some(caps) = remembered.and_then(|r| recall(ffmpeg, r)).and_then(|r| r.caps) {
+        return caps;
+    }
+    let args = [OsString::from("-hide_banner"), OsString::from("-version")];
+    let found = match Spawn::new(ffmpeg, &args).output(TEST_TIMEOUT).await {
+        Ok(out) => FfmpegCaps::from_version_text(&String::from_utf8_lossy(&out.stdout)),
+        Err(_) => None,
+    };
+    match found {
+        Some(caps) => {
+            tracing::info!("ffmpeg {}.{} at {}", caps.version.0, caps.version.1, ffmpeg.display());
+            if let Some(r) = remembered {
+                remember(ffmpeg, r, |m| m.caps = Some(caps));
+            }
+            caps
+        }
+        None => {
+            let a = FfmpegCaps::ASSUMED.version;
+            tracing::warn!("cannot tell the version of {}: planning for ffmpeg {}.{}", ffmpeg.display(), a.0, a.1);
+            FfmpegCaps::ASSUMED
+        }
+    }
 }
 
 fn now_secs() -> u64 {
@@ -115,11 +213,9 @@ fn stamp(ffmpeg: &Path) -> Option<(u64, u128)> {
 
 /// What `auto` picked for this very ffmpeg binary less than a day ago, if anything.
 pub fn remembered_backend(ffmpeg: &Path, vaapi_device: &str, remembered: &Path) -> Option<Backend> {
-    let (size, mtime_ns) = stamp(ffmpeg)?;
-    let r = serde_json::from_slice::<Remembered>(&std::fs::read(remembered).ok()?).ok()?;
-    let fresh = now_secs().saturating_sub(r.checked_at) < CHOICE_TTL.as_secs();
-    (fresh && r.ffmpeg == ffmpeg && (r.size, r.mtime_ns) == (size, mtime_ns) && r.vaapi_device == vaapi_device)
-        .then_some(r.backend)
+    let c = recall(ffmpeg, remembered)?.choice?;
+    let fresh = now_secs().saturating_sub(c.checked_at) < CHOICE_TTL.as_secs();
+    (fresh && c.vaapi_device == vaapi_device).then_some(c.backend)
 }
 
 /// The backend `auto` picks: the first GPU backend whose test encode works, else the CPU; the
@@ -141,20 +237,9 @@ pub async fn choose_backend(ffmpeg: &Path, vaapi_device: &str, remembered: &Path
     if backend == Backend::Cpu {
         tracing::info!("no GPU backend works here; using the CPU");
     }
-    if let Some((size, mtime_ns)) = stamp(ffmpeg) {
-        let r = Remembered {
-            ffmpeg: ffmpeg.to_path_buf(),
-            size,
-            mtime_ns,
-            vaapi_device: vaapi_device.to_owned(),
-            checked_at: now_secs(),
-            backend,
-        };
-        // Only a speed-up: a cache that cannot be written is tested again next time.
-        if let Ok(bytes) = serde_json::to_vec(&r) {
-            let _ = crate::store::write_atomic(remembered, &bytes);
-        }
-    }
+    remember(ffmpeg, remembered, |r| {
+        r.choice = Some(Choice { vaapi_device: vaapi_device.to_owned(), checked_at: now_secs(), backend })
+    });
     backend
 }
 
@@ -259,6 +344,39 @@ mod tests {
         assert!(explain_backend_failure("OpenEncodeSessionEx failed: incompatible client key (21)")
             .contains("session limit"));
         assert_eq!(explain_backend_failure("\nsomething new\n"), "something new");
+    }
+
+    #[test]
+    fn the_version_is_read_from_releases_and_git_builds() {
+        let v = |text: &str| FfmpegCaps::from_version_text(text).map(|c| c.version);
+        assert_eq!(v("ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers"), Some((5, 1)));
+        assert_eq!(v("ffmpeg version 7.1.2-Jellyfin Copyright (c) 2000-2025"), Some((7, 1)));
+        assert_eq!(v("ffmpeg version n8.1 Copyright"), Some((8, 1)));
+        assert_eq!(v("ffmpeg version 9.0.2-4 Copyright"), Some((9, 0)));
+        let git =
+            "ffmpeg version N-118000-g0123abc Copyright\nbuilt with gcc\nlibavutil      60.  3.100 / 60.  3.100\n";
+        assert_eq!(v(git), Some((8, 0)));
+        assert_eq!(v("ffmpeg version N-1-gabc\n"), None, "a git build without its library versions");
+        assert_eq!(v("rffmpeg: no host available"), None);
+        assert!(FfmpegCaps { version: (7, 1) }.at_least(7, 0) && !FfmpegCaps { version: (6, 1) }.at_least(7, 0));
+    }
+
+    #[test]
+    fn caps_are_remembered_per_ffmpeg_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, file) = (dir.path().join("ffmpeg-a"), dir.path().join("ffmpeg-b"), dir.path().join(".caps.json"));
+        std::fs::write(&a, "a").unwrap();
+        std::fs::write(&b, "b").unwrap();
+        let caps = FfmpegCaps { version: (9, 0) };
+        remember(&a, &file, |r| r.caps = Some(caps));
+        remember(&a, &file, |r| {
+            r.choice = Some(Choice { vaapi_device: "/dev/x".into(), checked_at: now_secs(), backend: Backend::Vaapi })
+        });
+        let r = recall(&a, &file).unwrap();
+        assert_eq!((r.caps, remembered_backend(&a, "/dev/x", &file)), (Some(caps), Some(Backend::Vaapi)));
+        assert!(recall(&b, &file).is_none(), "another binary's caps are not this one's");
+        std::fs::write(&a, "a rebuilt").unwrap();
+        assert!(recall(&a, &file).is_none(), "a changed binary is asked again");
     }
 
     #[test]

@@ -87,7 +87,12 @@ pub fn parse(text: &str) -> Result<Keyframes> {
                 profile = line.split_once("extradata=").and_then(|(_, d)| avc_profile(d)).unwrap_or_default();
                 let number =
                     |r: &str| r.split(|c: char| !matches!(c, '-' | '.' | '0'..='9')).next()?.parse::<f64>().ok();
-                rotation = line.rsplit_once("|rotation=").and_then(|(_, r)| number(r)).unwrap_or(0.0) as i64;
+                // `|side_data|rotation=-90` (ffprobe 5.1), `|side_datum/display_matrix:rotation=90` (7.1, 9.0).
+                let rotation_of = |field: &str| {
+                    let (key, r) = field.split_once('=')?;
+                    (key == "rotation" || key.ends_with(":rotation")).then(|| number(r))?
+                };
+                rotation = line.split('|').rev().find_map(rotation_of).unwrap_or(0.0) as i64;
             }
             "format" => start = value("start_time").and_then(|t| t.parse().ok()).unwrap_or(0.0),
             _ => {}
@@ -218,6 +223,8 @@ mod tests {
         assert_eq!(parse("packet|pts_time=0|size=1|flags=K_\n").unwrap().playable_avc(), None, "no extradata");
         let rotated = with("0164 001f ffe1 0017  .d......\\n|side_data|rotation=-180");
         assert_eq!((rotated.playable_avc().as_deref(), rotated.rotation), (Some("avc1.64001f"), -180));
+        let newer = with("0164 001f ffe1 0017  .d......\\n|side_datum/display_matrix:rotation=90");
+        assert_eq!(newer.rotation, 90, "ffprobe 7.1 and 9.0 name the side data");
     }
 
     proptest::proptest! {

@@ -29,6 +29,14 @@ pub struct MediaInfo {
     /// The container as ffprobe names it (`matroska,webm`, `mpegts`, ...), when known.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub format: String,
+    /// Where the container's clock starts (ffprobe's `start_time`, seconds): negative when
+    /// audio priming is stored as time before zero (Matroska and MP4 written by ffmpeg 7.1).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub start_time: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// How far before a seek point a container without a keyframe index is entered: MPEG-TS and
@@ -36,16 +44,24 @@ pub struct MediaInfo {
 /// needs (a seek to 17 s of a recording with 2 s GOPs lost its first 31 frames).
 const UNINDEXED_PREROLL: f64 = 12.0;
 
+/// How far before a seek point an indexed container whose clock does not start at zero is
+/// entered. ffmpeg (5.1, 7.1 and 9.0 alike) drops the copied packets before an input `-ss`
+/// on a clock `start_time` off the one it seeks and trims video on: a Matroska file starting
+/// at -0.023 s lost the AAC packet just before each seek point (1723 of 1724). Entered a
+/// second early, the output `-ss` trims audio and video on one clock.
+const OFFSET_CLOCK_PREROLL: f64 = 1.0;
+
 impl MediaInfo {
     /// Seconds before a seek point that a run enters the source, so that decoding starts from a
     /// keyframe before it (the frames before the point are trimmed exactly): none for the
-    /// containers whose index finds that keyframe (Matroska, MP4).
+    /// containers whose index finds that keyframe (Matroska, MP4) and whose clock starts at
+    /// zero.
     pub fn seek_preroll(&self) -> f64 {
         let indexed = ["matroska", "webm", "mov", "mp4"].iter().any(|f| self.format.split(',').any(|n| n == *f));
-        if indexed {
-            0.0
-        } else {
-            UNINDEXED_PREROLL
+        match (indexed, self.start_time.abs() < 1e-6) {
+            (true, true) => 0.0,
+            (true, false) => OFFSET_CLOCK_PREROLL,
+            (false, _) => UNINDEXED_PREROLL,
         }
     }
 
@@ -160,6 +176,7 @@ impl Stream {
 struct Format {
     format_name: Option<String>,
     duration: Option<String>,
+    start_time: Option<String>,
 }
 
 fn rate(text: Option<&str>) -> Option<f64> {
@@ -236,6 +253,12 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
         video_index: video.index,
         audio,
         format: format_name.to_owned(),
+        start_time: format
+            .start_time
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .filter(|t: &f64| t.is_finite())
+            .unwrap_or(0.0),
     })
 }
 
@@ -356,6 +379,23 @@ mod tests {
     fn missing_duration_is_refused() {
         let j = r#"{"streams":[{"index":0,"codec_type":"video","width":64,"height":64,"avg_frame_rate":"25/1"}],"format":{"format_name":"matroska"}}"#;
         assert!(parse(j).unwrap_err().message.contains("duration"));
+    }
+
+    #[test]
+    fn a_clock_that_does_not_start_at_zero_is_entered_early() {
+        let with_start = |format: &str, start: &str| {
+            let j = format!(
+                r#"{{"streams":[{{"index":0,"codec_type":"video","width":320,"height":180,"avg_frame_rate":"24/1"}}],
+                "format":{{"format_name":"{format}","duration":"2","start_time":"{start}"}}}}"#
+            );
+            let m = parse(&j).unwrap();
+            (m.start_time, m.seek_preroll())
+        };
+        assert_eq!(with_start("matroska,webm", "0.000000"), (0.0, 0.0));
+        assert_eq!(with_start("matroska,webm", "-0.023000"), (-0.023, OFFSET_CLOCK_PREROLL));
+        assert_eq!(with_start("mov,mp4,m4a,3gp,3g2,mj2", "0.500000"), (0.5, OFFSET_CLOCK_PREROLL));
+        assert_eq!(with_start("mpegts", "10.000000"), (10.0, UNINDEXED_PREROLL));
+        assert_eq!(with_start("matroska,webm", "N/A"), (0.0, 0.0));
     }
 
     #[test]

@@ -168,7 +168,7 @@ fn every_file_in_the_bad_media_corpus_upscales_or_fails_clearly() {
     let vfr = make(
         d,
         "vfr.mkv",
-        &[&V, &A, t("4"), &["-vf", "select='not(mod(n\\,3))+eq(n\\,40)'", "-vsync", "vfr"], h264, &["-c:a", "aac"]],
+        &[&V, &A, t("4"), &["-vf", "select='not(mod(n\\,3))+eq(n\\,40)'", "-fps_mode", "vfr"], h264, &["-c:a", "aac"]],
     );
     check(&engine, "variable frame rate", &vfr, Codec::H264, None, Upscaled(640, 360));
     let interlaced = make(
@@ -202,10 +202,9 @@ fn every_file_in_the_bad_media_corpus_upscales_or_fails_clearly() {
     check(&engine, "10-bit HEVC to HEVC", &ten, Codec::Hevc, None, Upscaled(640, 360));
     let odd = make(d, "odd.mkv", &[&V, &A, t("2"), &["-vf", "scale=853:481", "-c:v", "ffv1", "-c:a", "aac"]]);
     check(&engine, "853x481", &odd, Codec::H264, None, Upscaled(1706, 962));
-    // ffmpeg 5.1 only writes a display matrix when remuxing with the legacy rotate tag.
     let upright = make(d, "upright.mp4", &[&V, &A, t("2"), h264, &["-c:a", "aac"]]);
-    let rotated =
-        make(d, "rotated.mp4", &[&["-i", upright.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90"]]);
+    let rotated = d.join("rotated.mp4");
+    rotated_copy(&upright, &rotated, 90);
     check(&engine, "rotated 90", &rotated, Codec::H264, None, Upscaled(360, 640));
     let one = make(d, "one-frame.mp4", &[&V, &["-frames:v", "1"], h264]);
     check(&engine, "one frame", &one, Codec::H264, None, Upscaled(640, 360));

@@ -16,6 +16,10 @@ fn caps_reports_every_backend_truthfully() {
     assert!(out.status.success());
     let caps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(caps["encoders"]["libx264"], true);
+    // The version the planner follows is the one ffmpeg itself prints (Debian: "5.1.9-...").
+    let printed = Command::new(ffmpeg()).arg("-version").output().unwrap().stdout;
+    let version = caps["ffmpeg_version"].as_str().unwrap();
+    assert!(String::from_utf8_lossy(&printed).starts_with(&format!("ffmpeg version {version}.")), "{version}");
     let backends = caps["backends"].as_array().unwrap();
     assert_eq!(backends.len(), 4);
     assert_eq!(backends[0]["backend"], "cpu");

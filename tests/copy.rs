@@ -63,14 +63,7 @@ fn the_fallback_is_a_copy_only_when_asked_and_when_the_keyframes_allow_one() {
     assert!(!fallback(&st).stream_copy, "{st:?}");
     // Shown upside down (display matrix): MPEG-TS could not carry that, so no copy.
     let rotated = dir.path().join("rotated.mp4");
-    let ok = std::process::Command::new(ffmpeg())
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&src)
-        .args(["-c", "copy", "-metadata:s:v:0", "rotate=180"])
-        .arg(&rotated)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    rotated_copy(&src, &rotated, 180);
     let st = engine.start(copying(&rotated, Codec::H264)).unwrap();
     assert!(!fallback(&st).stream_copy, "{st:?}");
     for id in engine.list().iter().map(|s| s.job_id.clone()).collect::<Vec<_>>() {

@@ -93,17 +93,45 @@ fn inspection_agrees_with_ffprobe_on_real_hls_output() {
             Container::Ts,
             &["-c:v", "libx264", "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264opts", "interlaced=1"],
         ),
-        // HEVC in MPEG-TS and in fMP4 (8 and 10 bit), widths needing a conformance window.
-        ("854x480", Container::Ts, &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]),
+        // HEVC in MPEG-TS and in fMP4 (8 and 10 bit), widths needing a conformance window. Its
+        // forced keyframes are IDR, as the engine's are (ffmpeg 7.1 and 9.0 force an open-GOP
+        // CRA otherwise, whose leading frames fall into the segment after it: 45 and 51 frames).
+        (
+            "854x480",
+            Container::Ts,
+            &["-c:v", "libx265", "-preset", "ultrafast", "-forced-idr", "1", "-x265-params", "log-level=error"],
+        ),
         (
             "854x480",
             Container::Mp4,
-            &["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", "log-level=error"],
+            &[
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-forced-idr",
+                "1",
+                "-tag:v",
+                "hvc1",
+                "-x265-params",
+                "log-level=error",
+            ],
         ),
         (
             "640x360",
             Container::Mp4,
-            &["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error"],
+            &[
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-forced-idr",
+                "1",
+                "-pix_fmt",
+                "yuv420p10le",
+                "-x265-params",
+                "log-level=error",
+            ],
         ),
         // H.264 in fMP4.
         ("426x240", Container::Mp4, &["-c:v", "libx264", "-preset", "ultrafast"]),

@@ -21,7 +21,7 @@ mod sample;
 mod watch;
 
 use clap::{Args, Parser, Subcommand};
-use jellyscale::caps::{check_backend, check_shader_support, resolve_tool, GPU_BACKENDS};
+use jellyscale::caps::{check_backend, check_shader_support, ffmpeg_caps, resolve_tool, GPU_BACKENDS};
 use jellyscale::plan::display_args;
 use jellyscale::{Backend, Codec, Config, Engine, Error, StreamRequest};
 use std::path::PathBuf;
@@ -306,8 +306,10 @@ fn caps(opts: &EngineOpts) -> Result<(), Error> {
         checks.push(rt.block_on(check_backend(&ffmpeg, b, &config.vaapi_device)));
     }
     let (shader_works, shader_reason) = rt.block_on(check_shader_support(&ffmpeg));
+    let version = rt.block_on(ffmpeg_caps(&ffmpeg, None)).version;
     let report = serde_json::json!({
         "ffmpeg": ffmpeg,
+        "ffmpeg_version": format!("{}.{}", version.0, version.1),
         "encoders": wanted_encoders.iter().map(|e| (e.to_string(), serde_json::Value::Bool(has(&encoders, e)))).collect::<serde_json::Map<_, _>>(),
         "filters": wanted_filters.iter().map(|f| (f.to_string(), serde_json::Value::Bool(has(&filters, f)))).collect::<serde_json::Map<_, _>>(),
         "hwaccels": hwaccels.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     /// The engine probes sources; jobs never run ffprobe.
     ffprobe: PathBuf,
     backend: Backend,
+    /// What the ffmpeg is: plans follow its version.
+    ffmpeg_caps: caps::FfmpegCaps,
     salt: [u8; 16],
     jobs: Mutex<HashMap<String, Arc<Job>>>,
     sources: sources::Sources,
@@ -77,12 +79,10 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot start runtime: {e}")))?;
+        let remembered = config.cache_dir.join(cache_files::CAPS);
+        let ffmpeg_caps = runtime.block_on(caps::ffmpeg_caps(&ffmpeg, Some(&remembered)));
         let backend = match config.backend {
-            Backend::Auto => runtime.block_on(caps::choose_backend(
-                &ffmpeg,
-                &config.vaapi_device,
-                &config.cache_dir.join(cache_files::CAPS),
-            )),
+            Backend::Auto => runtime.block_on(caps::choose_backend(&ffmpeg, &config.vaapi_device, &remembered)),
             b => b,
         };
         let slots = Arc::new(Semaphore::new(caps::encoder_slots(backend, config.max_concurrent_jobs)));
@@ -90,6 +90,7 @@ impl Engine {
             tools: Tools { ffmpeg, slots, viewer_idle: Duration::from_secs(config.viewer_idle_seconds) },
             ffprobe,
             backend,
+            ffmpeg_caps,
             salt,
             config,
             jobs: Mutex::new(HashMap::new()),
@@ -159,13 +160,13 @@ pub async fn plan_offline(config: &Config, req: &StreamRequest) -> Result<crate:
         true => Some(crate::keyframes::scan(&ffprobe, &input).await.map_err(|e| e.message)),
         false => None,
     };
+    let remembered = config.cache_dir.join(cache_files::CAPS);
     let backend = match config.backend {
-        Backend::Auto => {
-            caps::remembered_backend(&ffmpeg, &config.vaapi_device, &config.cache_dir.join(cache_files::CAPS))
-                .unwrap_or(Backend::Cpu)
-        }
+        Backend::Auto => caps::remembered_backend(&ffmpeg, &config.vaapi_device, &remembered).unwrap_or(Backend::Cpu),
         b => b,
     };
+    // Asked of the binary itself (one `-version`): planning offline writes nothing.
+    let ffmpeg_caps = caps::ffmpeg_caps(&ffmpeg, None).await;
     let planned = crate::plan::plan(
         input,
         media,
@@ -173,6 +174,7 @@ pub async fn plan_offline(config: &Config, req: &StreamRequest) -> Result<crate:
         req,
         config,
         backend,
+        ffmpeg_caps,
     )?;
     Ok(match planned.cut {
         Some(Ok(cut)) => planned.plan.on_cut(cut),
@@ -207,6 +209,11 @@ impl EngineHandle {
     /// The ffmpeg binary jobs run.
     pub fn ffmpeg(&self) -> &Path {
         &self.shared.tools.ffmpeg
+    }
+
+    /// What that ffmpeg is, as planning sees it.
+    pub fn ffmpeg_caps(&self) -> caps::FfmpegCaps {
+        self.shared.ffmpeg_caps
     }
 
     /// The ffprobe binary.

@@ -72,6 +72,7 @@ impl EngineHandle {
             req,
             &self.shared.config,
             self.shared.backend,
+            self.shared.ffmpeg_caps,
         )?;
         let meta = std::fs::metadata(&input).map_err(|e| Error::bad_input(format!("input not readable: {e}")))?;
         let mtime_ns =

@@ -167,7 +167,7 @@ impl Reader {
                         let timing = [Some(video), self.audio].into_iter().flatten().find(|t| Some(t.id) == id);
                         if let Some(t) = timing {
                             let (total, count, last) = run_duration(b, default.unwrap_or(t.default_duration))?;
-                            samples = (samples.0 + total, samples.1 + count, last);
+                            samples = (samples.0.saturating_add(total), samples.1.saturating_add(count), last);
                         }
                     }
                     _ => {}
@@ -182,11 +182,13 @@ impl Reader {
                 continue;
             };
             let (total, count, last) = samples;
+            // A decode time before zero is written as a huge unsigned one.
+            let end = start.checked_add(total).ok_or("a fragment whose decode time overflows")?;
             *slot = Some(match *slot {
-                None => Run { first: start, end: start + total, samples: count, last, gap: 0 },
+                None => Run { first: start, end, samples: count, last, gap: 0 },
                 Some(r) => Run {
                     first: r.first.min(start),
-                    end: r.end.max(start + total),
+                    end: r.end.max(end),
                     samples: r.samples + count,
                     last,
                     gap: r.gap.max(start.abs_diff(r.end)),
@@ -360,6 +362,24 @@ mod tests {
         }
         assert!(r.end_piece().unwrap().is_none(), "no fragment in it");
         assert!(r.video().is_err());
+    }
+
+    #[test]
+    fn a_decode_time_before_zero_is_an_error_not_a_panic() {
+        let video = Video { codec: "hevc", width: 2, height: 2 };
+        let mut r = Reader {
+            track: Some(Track { id: 1, timescale: 90_000, default_duration: 3750, video }),
+            ..Reader::default()
+        };
+        let mut tfhd = vec![0, 0, 0, 0];
+        tfhd.extend(1u32.to_be_bytes());
+        let mut tfdt = vec![1, 0, 0, 0];
+        tfdt.extend((-2070i64 as u64).to_be_bytes());
+        let mut trun = vec![0, 0, 0, 0];
+        trun.extend(1u32.to_be_bytes());
+        let traf = [boxed(b"tfhd", &tfhd), boxed(b"tfdt", &tfdt), boxed(b"trun", &trun)].concat();
+        let e = r.fragment(&boxed(b"traf", &traf)).unwrap_err();
+        assert!(e.contains("overflows"), "{e}");
     }
 
     #[test]

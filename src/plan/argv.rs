@@ -5,6 +5,7 @@
 
 use super::signal::h264_level;
 use super::{EncodePlan, Profile};
+use crate::caps::FfmpegCaps;
 use crate::config::{Backend, Codec};
 use crate::probe::input_url;
 use crate::store::names;
@@ -25,6 +26,17 @@ pub fn escape_filter_value(value: &str) -> String {
         .chars()
         .flat_map(|c| if matches!(c, '\\' | '\'' | ',' | ';' | '[' | ']') { vec!['\\', c] } else { vec![c] })
         .collect()
+}
+
+/// How `-enc_time_base` names the demuxer's time base (each frame keeps the source's own
+/// clock): `-1` up to 6.1; `demux` from 7.0, where `-1` warns that it is deprecated (7.1), and
+/// 9.0 refuses it (`Invalid time base: -1`).
+pub fn enc_time_base_demux(ffmpeg: FfmpegCaps) -> &'static str {
+    if ffmpeg.at_least(7, 0) {
+        "demux"
+    } else {
+        "-1"
+    }
 }
 
 pub(crate) fn push(args: &mut Vec<OsString>, items: &[&str]) {
@@ -256,7 +268,7 @@ impl EncodePlan {
         // constant rate, and timestamps in the source's own clock. An encoder clock of 1/fps
         // rounds millisecond Matroska times (video 23 ms after the audio) onto the wrong side
         // of a segment boundary, so a frame at a join was lost (479 of 480).
-        push(&mut a, &["-fps_mode:v", "passthrough", "-enc_time_base:v", "-1"]);
+        push(&mut a, &["-fps_mode:v", "passthrough", "-enc_time_base:v", enc_time_base_demux(self.ffmpeg)]);
         match self.backend {
             Backend::Cpu | Backend::Auto if h264 => {
                 let level = h264_level(self.profile.height).0;
@@ -456,11 +468,36 @@ mod tests {
         assert!(!display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5), None)).contains("-c:a copy"));
     }
 
+    #[test]
+    fn a_source_clock_starting_before_zero_is_entered_early_and_trimmed_by_an_output_seek() {
+        let mut p = plan(Backend::Cpu, Codec::H264, 8);
+        p.media.start_time = -0.023;
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
+        assert!(line.contains("-ss 11.000000 -copyts"), "{line}");
+        assert!(line.contains("-c:a copy -copypriorss:a 0 -ss 12 -output_ts_offset 12 "), "{line}");
+        assert!(line.contains("-force_key_frames 4.000000 "), "counted from the output seek: {line}");
+    }
+
+    #[test]
+    fn every_frame_keeps_its_time_in_each_ffmpeg_versions_words() {
+        for (version, expected) in [((5, 1), "-1"), ((6, 1), "-1"), ((7, 1), "demux"), ((9, 0), "demux")] {
+            let p = EncodePlan { ffmpeg: FfmpegCaps { version }, ..plan(Backend::Cpu, Codec::H264, 8) };
+            let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
+            assert!(
+                line.contains(&format!("-fps_mode:v passthrough -enc_time_base:v {expected} ")),
+                "{version:?}: {line}"
+            );
+        }
+    }
+
     macro_rules! snapshot {
         ($name:ident, $backend:expr, $codec:expr, $bits:expr) => {
+            snapshot!($name, $backend, $codec, $bits, (5, 1));
+        };
+        ($name:ident, $backend:expr, $codec:expr, $bits:expr, $version:expr) => {
             #[test]
             fn $name() {
-                let p = plan($backend, $codec, $bits);
+                let p = EncodePlan { ffmpeg: FfmpegCaps { version: $version }, ..plan($backend, $codec, $bits) };
                 let text = format!(
                     "{}\n{}\ncodecs={}\n",
                     display_args(Path::new("ffmpeg"), &p.encode_args(0, None, None)),
@@ -487,4 +524,9 @@ mod tests {
     snapshot!(qsv_h264_10bit, Backend::Qsv, Codec::H264, 10);
     snapshot!(qsv_hevc, Backend::Qsv, Codec::Hevc, 8);
     snapshot!(qsv_hevc_10bit, Backend::Qsv, Codec::Hevc, 10);
+    // Jellyfin 10.11's ffmpeg, and the newest Debian has.
+    snapshot!(cpu_h264_ffmpeg_7_1, Backend::Cpu, Codec::H264, 8, (7, 1));
+    snapshot!(cpu_hevc_ffmpeg_7_1, Backend::Cpu, Codec::Hevc, 8, (7, 1));
+    snapshot!(nvenc_hevc_ffmpeg_7_1, Backend::Nvenc, Codec::Hevc, 8, (7, 1));
+    snapshot!(cpu_h264_ffmpeg_9_0, Backend::Cpu, Codec::H264, 8, (9, 0));
 }

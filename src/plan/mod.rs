@@ -9,9 +9,10 @@ pub(crate) mod argv;
 mod ladder;
 mod signal;
 
-pub use argv::{display_args, escape_filter_value};
+pub use argv::{display_args, enc_time_base_demux, escape_filter_value};
 pub use signal::hevc_level;
 
+use crate::caps::FfmpegCaps;
 use crate::config::{Backend, Codec, Config, StreamRequest};
 use crate::error::{Error, Result};
 use crate::keyframes::Keyframes;
@@ -70,6 +71,8 @@ pub struct EncodePlan {
     pub profile: Profile,
     /// A concrete backend (never `Auto`).
     pub backend: Backend,
+    /// What the ffmpeg that runs the plan is (version-specific arguments follow it).
+    pub ffmpeg: FfmpegCaps,
     /// The segment timeline the runs must follow.
     pub timeline: Timeline,
     /// Audio track to carry, if any.
@@ -154,6 +157,7 @@ pub fn plan(
     req: &StreamRequest,
     c: &Config,
     backend: Backend,
+    ffmpeg: FfmpegCaps,
 ) -> Result<Planned> {
     let (width, height) = target_size(
         media.width,
@@ -176,6 +180,7 @@ pub fn plan(
         media,
         profile: Profile { codec: req.codec, width, height, bit_depth },
         backend,
+        ffmpeg,
         timeline,
         audio,
         cpu_preset: c.cpu_preset.clone(),
@@ -225,6 +230,7 @@ pub(crate) mod fixtures {
             video_index: 0,
             audio: vec![AudioStream { index: 1, codec: "aac".into(), channels: 2, sample_rate: 48000, profile: None }],
             format: "matroska,webm".into(),
+            start_time: 0.0,
         }
     }
 
@@ -238,6 +244,7 @@ pub(crate) mod fixtures {
             media,
             profile: Profile { codec, width, height, bit_depth: out_bits },
             backend,
+            ffmpeg: FfmpegCaps { version: (5, 1) },
             timeline: Timeline { duration: 20.0, segment_seconds: 4, first_seconds: 4, fps: 24.0, cuts: None },
             cpu_preset: "veryfast".into(),
             vaapi_device: "/dev/dri/renderD128".into(),

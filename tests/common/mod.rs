@@ -14,6 +14,33 @@ pub fn ffmpeg() -> PathBuf {
     which::which("ffmpeg").expect("ffmpeg is not installed: run scripts/test, which installs it")
 }
 
+/// What the ffmpeg on PATH is, as the engine sees it (asked once per test binary).
+pub fn ffmpeg_caps() -> jellyscale::caps::FfmpegCaps {
+    static CAPS: std::sync::OnceLock<jellyscale::caps::FfmpegCaps> = std::sync::OnceLock::new();
+    *CAPS.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(jellyscale::caps::ffmpeg_caps(&ffmpeg(), None))
+    })
+}
+
+/// Copies `source` to `target` marked to be shown rotated by `degrees` (a display matrix, which
+/// ffprobe reports as the stream's `rotation`). ffmpeg 5.1 writes one only from the legacy
+/// `rotate` tag while remuxing; 7.1 and 9.0 ignore that tag and take `-display_rotation` (an
+/// input option since 6.0) instead.
+pub fn rotated_copy(source: &Path, target: &Path, degrees: i32) {
+    let mut cmd = Command::new(ffmpeg());
+    cmd.args(["-v", "error", "-y"]);
+    let degrees = degrees.to_string();
+    if ffmpeg_caps().at_least(6, 0) {
+        cmd.args(["-display_rotation:v:0", &degrees, "-i"]).arg(source).args(["-c", "copy"]);
+    } else {
+        cmd.arg("-i").arg(source).args(["-c", "copy", "-metadata:s:v:0", &format!("rotate={degrees}")]);
+    }
+    assert!(cmd.arg(target).status().expect("run ffmpeg").success(), "could not rotate {}", source.display());
+    let rotation = ffprobe_json(&target.to_string_lossy(), "stream_side_data=rotation");
+    assert!(rotation.to_string().contains("rotation"), "{} is not rotated: {rotation}", target.display());
+}
+
 /// Generates a test-pattern clip with a tone: `seconds` long, `size` like "320x180".
 pub fn clip(dir: &Path, name: &str, seconds: f64, size: &str, extra: &[&str]) -> PathBuf {
     let path = dir.join(name);
@@ -169,10 +196,14 @@ pub fn audio_times(file: &Path) -> Vec<f64> {
     stream_times(file, "a:0")
 }
 
-/// Packets an edit list marks for discarding (MP4's AAC priming) are not played: left out.
+/// Packets that are not played are left out: those an edit list marks for discarding (MP4's
+/// AAC priming) and those the demuxer tells the decoder to skip whole (ffmpeg 9.0 reads a
+/// Matroska file's AAC priming packet at -0.023 s with 1024 samples to skip, and
+/// `-copypriorss 0` leaves it out of a copy; 5.1 and 7.1 read it as a packet at zero).
 fn stream_times(file: &Path, stream: &str) -> Vec<f64> {
+    let entries = "packet=pts_time,flags:packet_side_data=skip_samples";
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0"])
+        .args(["-v", "error", "-select_streams", stream, "-show_entries", entries, "-of", "csv=p=0"])
         .arg(file)
         .output()
         .expect("run ffprobe");
@@ -181,7 +212,9 @@ fn stream_times(file: &Path, stream: &str) -> Vec<f64> {
         .filter_map(|l| {
             let mut f = l.trim().trim_end_matches(',').split(',');
             let pts = f.next()?.parse().ok()?;
-            (!f.next().unwrap_or("").contains('D')).then_some(pts)
+            let discarded = f.next().unwrap_or("").contains('D');
+            let skipped_whole = f.next().and_then(|s| s.parse::<u32>().ok()).is_some_and(|s| s >= 1024);
+            (!discarded && !skipped_whole).then_some(pts)
         })
         .collect();
     t.sort_by(f64::total_cmp);
@@ -206,7 +239,7 @@ pub fn decode_errors(file: &Path) -> String {
     let out = Command::new(ffmpeg())
         .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
         .arg(file)
-        .args(["-enc_time_base", "-1", "-f", "null", "-"])
+        .args(["-enc_time_base", jellyscale::plan::enc_time_base_demux(ffmpeg_caps()), "-f", "null", "-"])
         .output()
         .expect("run ffmpeg");
     String::from_utf8_lossy(&out.stderr).trim().to_owned()
