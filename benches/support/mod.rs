@@ -63,6 +63,7 @@ pub fn request(input: &Path, copy_fallback: bool) -> StreamRequest {
         max_height: None,
         audio_stream: None,
         start_segment: None,
+        start_seconds: None,
         media: None,
         copy_fallback,
     }

@@ -472,7 +472,7 @@ mod tests {
     fn a_source_clock_starting_before_zero_is_entered_early_and_trimmed_by_an_output_seek() {
         let mut p = plan(Backend::Cpu, Codec::H264, 8);
         p.media.start_time = -0.023;
-        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
+        let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5), None));
         assert!(line.contains("-ss 11.000000 -copyts"), "{line}");
         assert!(line.contains("-c:a copy -copypriorss:a 0 -ss 12 -output_ts_offset 12 "), "{line}");
         assert!(line.contains("-force_key_frames 4.000000 "), "counted from the output seek: {line}");
@@ -482,7 +482,7 @@ mod tests {
     fn every_frame_keeps_its_time_in_each_ffmpeg_versions_words() {
         for (version, expected) in [((5, 1), "-1"), ((6, 1), "-1"), ((7, 1), "demux"), ((9, 0), "demux")] {
             let p = EncodePlan { ffmpeg: FfmpegCaps { version }, ..plan(Backend::Cpu, Codec::H264, 8) };
-            let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5)));
+            let line = display_args(Path::new("ffmpeg"), &p.encode_args(3, Some(5), None));
             assert!(
                 line.contains(&format!("-fps_mode:v passthrough -enc_time_base:v {expected} ")),
                 "{version:?}: {line}"
