@@ -103,11 +103,10 @@ pub fn parse(text: &str) -> Result<Keyframes> {
         Some(&(_, _, false)) => return Err(Error::bad_input("the video stream does not start with a keyframe")),
         Some(_) => {}
     }
+    let frames = frame_times(text);
     // Keyframes as (time, bytes up to the next, clean). A keyframe is a clean cut only if
     // nothing decoded after it is shown before it: an open GOP's leading pictures refer to the
     // GOP before, and a copy starting there would show them broken.
-    let mut frames: Vec<f64> = packets.iter().map(|p| p.0 - start).collect();
-    frames.sort_by(f64::total_cmp);
     let mut gops: Vec<(f64, u64, bool)> = Vec::new();
     for (t, size, key) in packets {
         let t = t - start;
@@ -140,6 +139,48 @@ pub fn parse(text: &str) -> Result<Keyframes> {
         rotation,
         frames: frames.into(),
     })
+}
+
+/// Every packet's presentation time on the `-copyts -start_at_zero` timeline (the format's
+/// start time subtracted), ascending, from a packet pass's compact output: the one rule by
+/// which a whole scan and a short read near a cut agree to the bit.
+fn frame_times(text: &str) -> Vec<f64> {
+    let value = |line: &str, key: &str| {
+        line.split('|').find_map(|f| f.strip_prefix(key)?.strip_prefix('=')).and_then(|t| t.parse::<f64>().ok())
+    };
+    let start = text.lines().filter(|l| l.starts_with("format|")).find_map(|l| value(l, "start_time")).unwrap_or(0.0);
+    let mut frames: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("packet|"))
+        .filter_map(|l| value(l, "pts_time"))
+        .filter(|t| t.is_finite())
+        .map(|t| t - start)
+        .collect();
+    frames.sort_by(f64::total_cmp);
+    frames
+}
+
+/// How far (seconds) before and after a cut [`frames_near`] reads: past the keyframe a seek
+/// lands on, and past the next frame of any frame rate over 0.25 fps.
+const NEAR_CUT: (f64, f64) = (3.0, 4.0);
+
+/// The source's video frame times around each timeline point in `around`, from one short
+/// ffprobe pass (`-read_intervals`): where a run cuts before the whole scan is read (a seek
+/// right after Play), on the very times the scan will give, so every run agrees on each join.
+pub async fn frames_near(ffprobe: &Path, path: &Path, start_time: f64, around: &[f64]) -> Result<Vec<f64>> {
+    let intervals: Vec<String> = around
+        .iter()
+        .map(|t| format!("{:.6}%{:.6}", (start_time + t - NEAR_CUT.0).max(0.0), start_time + t + NEAR_CUT.1))
+        .collect();
+    let intervals = intervals.join(",");
+    let args = ["-select_streams", "V:0", "-read_intervals", &intervals];
+    let args = [&args[..], &["-show_entries", "packet=pts_time:format=start_time", "-of", "compact=p=1:nk=0"]].concat();
+    let text = run_ffprobe(ffprobe, &args, path, 30)
+        .await
+        .map_err(|e| Error::bad_input(format!("cannot read the frames near a cut ({e})")))?;
+    let mut frames = frame_times(&text);
+    frames.dedup();
+    Ok(frames)
 }
 
 /// Reads the keyframes of the first video stream that is not a cover picture (the one the probe

@@ -73,3 +73,29 @@ fn random_seek_sequences_save_every_frame() {
         seek_then_finish(run.path(), &src, Codec::H264, &order);
     }
 }
+
+/// A run that starts before the whole scan of the source is read (a seek right after Play)
+/// cuts on frames read near its boundaries: they must be the very times the scan gives, or
+/// that run and a later one meet on different sides of an audio packet.
+#[test]
+fn frames_read_near_a_cut_are_the_scans_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [
+        ts_with_offset(dir.path(), "recording.ts", 20, "160x90"),
+        matroska_ms(dir.path(), "film.mkv", 20, "160x90"),
+        vfr_mp4(dir.path(), "phone.mp4", 20, "160x90"),
+    ];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ffprobe = Path::new("ffprobe");
+    for src in &sources {
+        let media = rt.block_on(jellyscale::probe::probe(ffprobe, src)).unwrap();
+        let all = rt.block_on(jellyscale::keyframes::scan(ffprobe, src)).unwrap().frames;
+        let boundaries = [1.0, 5.0, 9.0, 13.0, 17.0];
+        let near =
+            rt.block_on(jellyscale::keyframes::frames_near(ffprobe, src, media.start_time, &boundaries)).unwrap();
+        for b in boundaries {
+            let first_at = |f: &[f64]| f.iter().copied().find(|&x| x >= b - 1e-7);
+            assert_eq!(first_at(&near), first_at(&all), "{}: the first frame at or after {b} s", src.display());
+        }
+    }
+}

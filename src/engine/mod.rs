@@ -87,7 +87,12 @@ impl Engine {
         };
         let slots = Arc::new(Semaphore::new(caps::encoder_slots(backend, config.max_concurrent_jobs)));
         let shared = Arc::new(Shared {
-            tools: Tools { ffmpeg, slots, viewer_idle: Duration::from_secs(config.viewer_idle_seconds) },
+            tools: Tools {
+                ffmpeg,
+                ffprobe: ffprobe.clone(),
+                slots,
+                viewer_idle: Duration::from_secs(config.viewer_idle_seconds),
+            },
             ffprobe,
             backend,
             ffmpeg_caps,

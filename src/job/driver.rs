@@ -319,6 +319,25 @@ impl Job {
         self.mark_existing(first);
     }
 
+    /// The source's frames around a run's cuts, read apart from the whole scan that has not
+    /// finished yet: a run cut on the boundary itself while a later one cuts on the frame after
+    /// it carried the AAC packet between the two in both (a duplicate at the join).
+    async fn frames_near_cuts(&self, first: u32, end: Option<u32>, tools: &Tools) -> Option<Arc<[f64]>> {
+        let t = &self.plan.timeline;
+        let around: Vec<f64> = [(first > 0).then_some(first), end].into_iter().flatten().map(|k| t.start(k)).collect();
+        if around.is_empty() || self.plan.stream_copy {
+            return None;
+        }
+        let (input, start) = (&self.plan.input, self.plan.media.start_time);
+        match crate::keyframes::frames_near(&tools.ffprobe, input, start, &around).await {
+            Ok(frames) => Some(frames.into()),
+            Err(e) => {
+                tracing::warn!(job = %self.id, "cuts on the segment boundaries: {}", e.message);
+                None
+            }
+        }
+    }
+
     async fn run_once(
         &self,
         first: u32,
@@ -337,7 +356,10 @@ impl Job {
         // configured quality.
         let step = if nice == 0 && !on_demand { self.live.lock().encoder.speed_step } else { self.plan.speed_step };
         let plan = EncodePlan { speed_step: step, ..self.plan.clone() };
-        let frames = self.frames.get().and_then(|f| f.as_ref().ok()).cloned();
+        let frames = match self.frames.get().and_then(|f| f.as_ref().ok()).cloned() {
+            Some(all) => Some(all),
+            None => self.frames_near_cuts(first, end, tools).await,
+        };
         let args = plan.encode_args(first, end, frames.as_deref());
         // A rung's folder goes when its upscaled job is saved, and comes back on demand.
         std::fs::create_dir_all(&self.dir.path).map_err(|e| Error::io("cannot create", &self.dir.path, e))?;

@@ -57,6 +57,8 @@ impl Drop for Waiting<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct Tools {
     pub ffmpeg: PathBuf,
+    /// ffprobe, for the frames near a run's cuts while the whole scan is still being read.
+    pub ffprobe: PathBuf,
     /// Encoder slots of upscaled jobs (rungs are cheap and serve stalled viewers: they take
     /// none).
     pub slots: Arc<Semaphore>,

@@ -78,18 +78,19 @@ impl EncodePlan {
         }
         push(&mut a, &["-map_metadata", "-1", "-map_chapters", "-1"]);
         let end_k = end.unwrap_or(t.count());
+        let trim = self.output_seek(first).then(|| self.cut_time(first, frames));
         if self.stream_copy {
             push(&mut a, &["-c:v", "copy"]);
         } else {
             a.extend(self.video_args());
-            let forced = self.forced_keyframes(first, end_k, self.output_seek(first));
+            let forced = self.forced_keyframes(first, end_k, trim);
             // ffmpeg refuses an empty list (a one-segment run: its first frame is a keyframe).
             if !forced.is_empty() {
                 push(&mut a, &["-force_key_frames", &forced]);
             }
         }
         a.extend(self.audio_args());
-        if self.output_seek(first) {
+        if trim.is_some() {
             // Output -ss trims to the frame (the audio copy to the packet) but moves the clock
             // back by as much, which the offset undoes.
             let at = self.cut_arg(first, frames);
@@ -146,11 +147,19 @@ impl EncodePlan {
     /// boundary: at 23.976 fps a frame starts up to 42 ms after it, and a run started at the
     /// boundary itself carried the audio of those 42 ms twice, once more than the segment before.
     fn cut_arg(&self, k: u32, frames: Option<&[f64]>) -> String {
-        let boundary = self.timeline.start(k);
-        match frames.and_then(|f| f.get(f.partition_point(|&x| x < boundary - 1e-7))) {
+        let t = &self.timeline;
+        let (boundary, next) = (t.start(k), if k + 1 < t.count() { t.start(k + 1) } else { f64::INFINITY });
+        // Frames read only near the cuts may lack this one's: never a frame of a later segment.
+        let frame = frames.and_then(|f| f.get(f.partition_point(|&x| x < boundary - 1e-7))).filter(|&&f| f < next);
+        match frame {
             Some(&frame) => format!("{:.6}", (frame - CUT_NUDGE).max(0.0)),
             None => self.timeline.start_arg(k, -CUT_NUDGE),
         }
+    }
+
+    /// The time [`EncodePlan::cut_arg`] spells, exactly as ffmpeg reads it.
+    fn cut_time(&self, k: u32, frames: Option<&[f64]>) -> f64 {
+        self.cut_arg(k, frames).parse().expect("cut_arg spells a number")
     }
 
     /// `-force_key_frames` for a run over segments `first..end`: every boundary inside it, as
@@ -158,13 +167,13 @@ impl EncodePlan {
     /// the run's first frame: a source whose video starts 0.3 s in got its keyframes 0.3 s
     /// late, and a run started by a seek disagreed with one from the start.)
     ///
-    /// With an output seek the encoder's clock starts at the seek point, so the times are
-    /// counted from there.
-    fn forced_keyframes(&self, first: u32, end: u32, output_seek: bool) -> String {
-        if !output_seek {
+    /// With an output seek to `trim` the encoder's clock starts there, so the times are counted
+    /// from it (counted from the boundary instead, a seek to a frame 33 ms after it forced each
+    /// later keyframe one frame late: 119 frames in a segment of 120).
+    fn forced_keyframes(&self, first: u32, end: u32, trim: Option<f64>) -> String {
+        let Some(origin) = trim else {
             return self.cuts_within(first, end).join(",");
-        }
-        let origin = self.timeline.start(first);
+        };
         (first + 1..end).map(|k| format!("{:.6}", self.timeline.start(k) - origin)).collect::<Vec<_>>().join(",")
     }
 
