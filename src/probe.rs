@@ -33,10 +33,39 @@ pub struct MediaInfo {
     /// audio priming is stored as time before zero (Matroska and MP4 written by ffmpeg 7.1).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub start_time: f64,
+    /// The video's sample aspect ratio (width:height of one pixel), when it is not square: a
+    /// DVD's 720x480 at 32:27 is shown 16:9.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sar: Option<[u32; 2]>,
+    /// The video's field order as ffprobe names it (`progressive`, `tt`, `bb`, `tb`, `bt`;
+    /// empty when unknown): interlaced video is deinterlaced before it is upscaled.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub field_order: String,
+    /// Display rotation in degrees (the size above is already upright).
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub rotation: i64,
+    /// Subtitle streams in file order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtitles: Vec<SubtitleStream>,
+    /// How many chapters the source has.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub chapters: u32,
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+fn is_zero_i64(v: &i64) -> bool {
+    *v == 0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// How far before a seek point a container without a keyframe index is entered: MPEG-TS and
@@ -52,6 +81,19 @@ const UNINDEXED_PREROLL: f64 = 12.0;
 const OFFSET_CLOCK_PREROLL: f64 = 1.0;
 
 impl MediaInfo {
+    /// Whether the video is interlaced (a field order ffprobe read from the stream).
+    pub fn interlaced(&self) -> bool {
+        matches!(self.field_order.as_str(), "tt" | "bb" | "tb" | "bt")
+    }
+
+    /// The width the picture is shown at, in square pixels (the height stays).
+    pub fn display_width(&self) -> f64 {
+        match self.sar {
+            Some([n, d]) if n > 0 && d > 0 => self.width as f64 * n as f64 / d as f64,
+            _ => self.width as f64,
+        }
+    }
+
     /// Seconds before a seek point that a run enters the source, so that decoding starts from a
     /// keyframe before it (the frames before the point are trimmed exactly): none for the
     /// containers whose index finds that keyframe (Matroska, MP4) and whose clock starts at
@@ -94,7 +136,21 @@ impl MediaInfo {
         exact("video_codec", self.video_codec.clone(), truth.video_codec.clone());
         exact("bit_depth", self.bit_depth.to_string(), truth.bit_depth.to_string());
         exact("video_index", self.video_index.to_string(), truth.video_index.to_string());
-        exact("audio", format!("{:?}", self.audio), format!("{:?}", truth.audio));
+        // What a plan reads of each audio stream; profiles only when the description gives
+        // them (Jellyfin's does not), languages and default flags never.
+        let profiles = self.audio.iter().all(|a| a.profile.is_some());
+        let planned = |list: &[AudioStream]| {
+            let one = |a: &AudioStream| {
+                let profile = a.profile.as_deref().filter(|_| profiles).map(|p| format!(" {p}")).unwrap_or_default();
+                format!("#{} {} {}ch {} Hz{profile}", a.index, a.codec, a.channels, a.sample_rate)
+            };
+            format!("[{}]", list.iter().map(one).collect::<Vec<_>>().join(", "))
+        };
+        exact("audio", planned(&self.audio), planned(&truth.audio));
+        exact("interlaced", self.interlaced().to_string(), truth.interlaced().to_string());
+        let square =
+            |m: &MediaInfo| m.sar.filter(|[n, d]| n != d).map(|[n, d]| format!("{n}:{d}")).unwrap_or("1:1".into());
+        exact("sar", square(self), square(truth));
         if (self.duration - truth.duration).abs() > 0.05 {
             diffs.push(format!("duration {:.3}s (ffprobe: {:.3}s)", self.duration, truth.duration));
         }
@@ -120,6 +176,28 @@ pub struct AudioStream {
     /// The codec's profile as ffprobe names it (`LC`, `HE-AAC`, ...), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Its language tag (`eng`, `fre`, ...), when the file names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Whether the file marks it the default track.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub default: bool,
+}
+
+/// One subtitle stream of a source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubtitleStream {
+    /// Absolute stream index.
+    pub index: u32,
+    /// Codec name as ffprobe spells it (`subrip`, `ass`, `dvd_subtitle`, ...).
+    pub codec: String,
+    /// Its language tag, when the file names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Whether the file marks it forced (shown even with subtitles off).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub forced: bool,
 }
 
 impl AudioStream {
@@ -135,6 +213,8 @@ struct Output {
     #[serde(default)]
     streams: Vec<Stream>,
     format: Option<Format>,
+    #[serde(default)]
+    chapters: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +227,8 @@ struct Stream {
     avg_frame_rate: Option<String>,
     r_frame_rate: Option<String>,
     pix_fmt: Option<String>,
+    sample_aspect_ratio: Option<String>,
+    field_order: Option<String>,
     channels: Option<u32>,
     sample_rate: Option<String>,
     profile: Option<String>,
@@ -169,6 +251,21 @@ impl Stream {
             .map(|r| r.round() as i64)
             .or_else(|| self.tags.get("rotate").and_then(|r| r.parse().ok()))
             .unwrap_or(0)
+    }
+
+    fn language(&self) -> Option<String> {
+        self.tags.get("language").filter(|l| !l.is_empty() && *l != "und").cloned()
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.disposition.get(name).copied().unwrap_or(0) != 0
+    }
+
+    /// The sample aspect ratio, when it is known and not square.
+    fn sar(&self) -> Option<[u32; 2]> {
+        let (n, d) = self.sample_aspect_ratio.as_deref()?.split_once(':')?;
+        let (n, d): (u32, u32) = (n.parse().ok()?, d.parse().ok()?);
+        (n > 0 && d > 0 && n != d).then_some([n, d])
     }
 }
 
@@ -223,8 +320,11 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
         (Some(w), Some(h)) if w >= 2 && h >= 2 => (w, h),
         _ => return Err(Error::bad_input("video stream has no usable size (corrupt file?)")),
     };
-    // ffmpeg turns rotated video upright while decoding: plan with the upright size.
-    let (width, height) = if video.rotation().rem_euclid(180) == 90 { (height, width) } else { (width, height) };
+    // ffmpeg turns rotated video upright while decoding: plan with the upright size (and the
+    // pixel's aspect turned with it).
+    let sideways = video.rotation().rem_euclid(180) == 90;
+    let (width, height) = if sideways { (height, width) } else { (width, height) };
+    let sar = video.sar().map(|[n, d]| if sideways { [d, n] } else { [n, d] });
     let duration = seconds(format.duration.as_deref())
         .or_else(|| seconds(video.duration.as_deref()))
         .ok_or_else(|| Error::bad_input("unknown duration (truncated or corrupt file?)"))?;
@@ -241,6 +341,19 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
             channels: s.channels.unwrap_or(2).clamp(1, 8),
             sample_rate: s.sample_rate.as_deref().and_then(|r| r.parse().ok()).unwrap_or(48_000),
             profile: s.profile.clone(),
+            language: s.language(),
+            default: s.flag("default"),
+        })
+        .collect();
+    let subtitles = out
+        .streams
+        .iter()
+        .filter(|s| s.codec_type.as_deref() == Some("subtitle"))
+        .map(|s| SubtitleStream {
+            index: s.index,
+            codec: s.codec_name.clone().unwrap_or_default(),
+            language: s.language(),
+            forced: s.flag("forced"),
         })
         .collect();
     Ok(MediaInfo {
@@ -259,6 +372,11 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
             .and_then(|t| t.parse().ok())
             .filter(|t: &f64| t.is_finite())
             .unwrap_or(0.0),
+        sar,
+        field_order: video.field_order.clone().filter(|f| f != "unknown").unwrap_or_default(),
+        rotation: video.rotation(),
+        subtitles,
+        chapters: out.chapters.len().min(u32::MAX as usize) as u32,
     })
 }
 
@@ -283,9 +401,10 @@ pub async fn probe(ffprobe: &Path, path: &Path) -> Result<MediaInfo> {
         return Err(Error::bad_input(format!("input is empty: {}", path.display())));
     }
     std::fs::File::open(path).map_err(|e| Error::bad_input(format!("input not readable: {}: {e}", path.display())))?;
-    let out = run_ffprobe(ffprobe, &["-print_format", "json", "-show_format", "-show_streams"], path, 60)
-        .await
-        .map_err(|why| Error::bad_input(format!("not a readable video ({why})")))?;
+    let out =
+        run_ffprobe(ffprobe, &["-print_format", "json", "-show_format", "-show_streams", "-show_chapters"], path, 60)
+            .await
+            .map_err(|why| Error::bad_input(format!("not a readable video ({why})")))?;
     parse(&out)
 }
 
@@ -337,7 +456,28 @@ mod tests {
         assert_eq!(rounded.contradicts(&truth), None, "Jellyfin's ticks and float frame rate");
         let wrong = MediaInfo { width: 1920, height: 1080, fps: 25.0, audio: vec![], ..truth.clone() };
         let why = wrong.contradicts(&truth).unwrap();
-        assert!(why.starts_with("size 1920x1080 (ffprobe: 320x180), audio [] (ffprobe: [AudioStream"), "{why}");
+        assert!(
+            why.starts_with("size 1920x1080 (ffprobe: 320x180), audio [] (ffprobe: [#1 aac 2ch 44100 Hz])"),
+            "{why}"
+        );
+        let profiled = |p: &str| MediaInfo {
+            audio: vec![AudioStream { profile: Some(p.into()), ..truth.audio[0].clone() }],
+            ..truth.clone()
+        };
+        assert_eq!(
+            profiled("LC").contradicts(&MediaInfo { audio: vec![], ..truth.clone() }).as_deref(),
+            Some("audio [#1 aac 2ch 44100 Hz LC] (ffprobe: [])")
+        );
+        assert_eq!(truth.contradicts(&profiled("HE-AAC")), None, "a description without profiles");
+        assert!(profiled("LC")
+            .contradicts(&profiled("HE-AAC"))
+            .unwrap()
+            .contains("LC] (ffprobe: [#1 aac 2ch 44100 Hz HE-AAC]"));
+        let dvd = MediaInfo { field_order: "tt".into(), sar: Some([32, 27]), ..truth.clone() };
+        assert_eq!(
+            truth.contradicts(&dvd).as_deref(),
+            Some("interlaced false (ffprobe: true), sar 1:1 (ffprobe: 32:27)")
+        );
         assert!(why.ends_with("fps 25.000 (ffprobe: 29.970)"), "{why}");
         assert_eq!(truth.implausible(), None);
         assert!(MediaInfo { duration: f64::NAN, ..truth.clone() }.implausible().unwrap().contains("duration"));

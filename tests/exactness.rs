@@ -14,8 +14,19 @@ use std::time::Duration;
 /// Upscales `src`, asking first for the segments in `order` (each a seek where it is far from
 /// the encoder), then runs the job to its end; checks the saved file against the source.
 fn seek_then_finish(dir: &Path, src: &Path, codec: Codec, order: &[u32]) {
+    seek_then_finish_with(dir, src, codec, order, Config::default().ffprobe_path);
+}
+
+/// [`seek_then_finish`] with the given ffprobe.
+fn seek_then_finish_with(
+    dir: &Path,
+    src: &Path,
+    codec: Codec,
+    order: &[u32],
+    ffprobe_path: Option<std::path::PathBuf>,
+) {
     // The default preset, whose look-ahead and reference frames are those users get.
-    let engine = Engine::new(Config { cpu_preset: "veryfast".into(), ..config(dir, 4) }).unwrap();
+    let engine = Engine::new(Config { cpu_preset: "veryfast".into(), ffprobe_path, ..config(dir, 4) }).unwrap();
     let st = engine.start(request(src, codec)).unwrap();
     for &k in order {
         let k = k.min(st.segment_count - 1);
@@ -44,7 +55,10 @@ fn a_matroska_source_seeked_into_saves_every_frame_and_every_audio_packet() {
 fn an_mpeg_ts_recording_with_a_start_offset_seeked_into_saves_every_frame() {
     let dir = tempfile::tempdir().unwrap();
     let src = ts_with_offset(dir.path(), "recording.ts", 30, "160x90");
-    seek_then_finish(dir.path(), &src, Codec::H264, &[5, 1]);
+    // The whole scan of the frames (a long film's) is still being read when the seek's run
+    // starts, and done when the run filling in behind it starts: the two must still meet.
+    let slow_scan = wrapped_ffprobe(dir.path(), r#"case "$*" in *size,flags*) sleep 1;; esac"#);
+    seek_then_finish_with(dir.path(), &src, Codec::H264, &[5, 1], Some(slow_scan));
 }
 
 #[test]

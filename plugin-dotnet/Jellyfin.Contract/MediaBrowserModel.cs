@@ -162,6 +162,12 @@ namespace MediaBrowser.Model.Entities
         /// <summary>Gets or sets the display rotation in degrees.</summary>
         public int? Rotation { get; set; }
 
+        /// <summary>Gets or sets a value indicating whether the video is interlaced (a field order other than progressive).</summary>
+        public bool IsInterlaced { get; set; }
+
+        /// <summary>Gets or sets whether the video's pixels are not square.</summary>
+        public bool? IsAnamorphic { get; set; }
+
         /// <summary>Gets or sets the audio channel count.</summary>
         public int? Channels { get; set; }
 

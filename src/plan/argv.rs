@@ -237,8 +237,44 @@ impl EncodePlan {
         a
     }
 
-    /// The scaling filter chain: lanczos on the backend's own frames, or the user's shader.
+    /// The filter chain: the deinterlacer where the source is interlaced, then lanczos on the
+    /// backend's own frames or the user's shader, and square pixels where the source's were not.
     fn video_filter(&self) -> String {
+        let chain = self.scale_filter();
+        let chain = match self.deinterlacer() {
+            Some(deinterlace) => format!("{deinterlace},{chain}"),
+            None => chain,
+        };
+        // The scaler already drew the picture at its displayed aspect; only the flag is left.
+        if self.media.sar.is_some() {
+            format!("{chain},setsar=1")
+        } else {
+            chain
+        }
+    }
+
+    /// The deinterlacer for an interlaced source, on the frames the scaler gets (QSV's is an
+    /// option of its scaler). One frame out per frame in, at the frame's own time, so segments
+    /// hold exactly the source's frames; both fields of each frame are interpolated from their
+    /// neighbours in time (bwdif, yadif_cuda, the driver's motion-adaptive deinterlace_vaapi).
+    fn deinterlacer(&self) -> Option<&'static str> {
+        if !self.media.interlaced() {
+            return None;
+        }
+        const BWDIF: &str = "bwdif=mode=send_frame:parity=auto:deint=all";
+        if self.shader.is_some() {
+            return Some(BWDIF);
+        }
+        match self.backend {
+            Backend::Cpu | Backend::Auto => Some(BWDIF),
+            Backend::Nvenc => Some("yadif_cuda=mode=send_frame:parity=auto:deint=all"),
+            Backend::Vaapi => Some("deinterlace_vaapi=rate=frame"),
+            Backend::Qsv => None,
+        }
+    }
+
+    /// The scaler: lanczos on the backend's own frames, or the user's shader.
+    fn scale_filter(&self) -> String {
         let Profile { codec, width: w, height: h, .. } = self.profile;
         let ten = self.ten_bit();
         let sw_format = if ten && codec == Codec::Hevc { "yuv420p10le" } else { "yuv420p" };
@@ -256,7 +292,10 @@ impl EncodePlan {
                 format!("scale_cuda={w}:{h}:interp_algo=lanczos:format={fmt}")
             }
             Backend::Vaapi => format!("scale_vaapi=w={w}:h={h}:mode=hq:format={hw_format}"),
-            Backend::Qsv => format!("vpp_qsv=w={w}:h={h}:format={hw_format}"),
+            Backend::Qsv => {
+                let deinterlace = if self.media.interlaced() { "deinterlace=advanced:" } else { "" };
+                format!("vpp_qsv={deinterlace}w={w}:h={h}:format={hw_format}")
+            }
         }
     }
 
@@ -422,6 +461,31 @@ mod tests {
         insta::assert_snapshot!(copy, @"/usr/bin/ffmpeg -hide_banner -nostdin -loglevel error -y -ss 5.000500 -copyts -start_at_zero -i 'file:/media/-odd: name '\\''q'\\''.mkv' -map 0:0 -map 0:1 -map_metadata -1 -map_chapters -1 -c:v copy -c:a copy -copypriorss:a 0 -avoid_negative_ts disabled -to 12.499500 -progress pipe:1 -nostats -f segment -segment_format mpegts -segment_format_options mpegts_flags=+initial_discontinuity:avoid_negative_ts=disabled -segment_times 8.500000 -segment_time_delta 0.0005 -segment_start_number 2 seg_%05d.ts.tmp");
         let last = display_args(Path::new("ffmpeg"), &f.encode_args(5, None, None));
         assert!(last.contains("-segment_times 21.000000 "), "no cut left: one past the end, {last}");
+    }
+
+    #[test]
+    fn an_interlaced_anamorphic_dvd_is_deinterlaced_before_the_scaler_and_ends_in_square_pixels() {
+        let vf = |backend: Backend| {
+            let mut p = plan(backend, Codec::H264, 8);
+            p.media.field_order = "tt".into();
+            p.media.sar = Some([32, 27]);
+            p.profile.width = 1706;
+            let args = p.encode_args(0, None, None);
+            let i = args.iter().position(|a| a == "-vf").unwrap();
+            args[i + 1].to_string_lossy().into_owned()
+        };
+        let all: Vec<String> =
+            [Backend::Cpu, Backend::Nvenc, Backend::Vaapi, Backend::Qsv].into_iter().map(vf).collect();
+        insta::assert_snapshot!(all.join("\n"), @r"
+        bwdif=mode=send_frame:parity=auto:deint=all,scale=1706:360:flags=lanczos,format=yuv420p,setsar=1
+        yadif_cuda=mode=send_frame:parity=auto:deint=all,scale_cuda=1706:360:interp_algo=lanczos:format=yuv420p,setsar=1
+        deinterlace_vaapi=rate=frame,scale_vaapi=w=1706:h=360:mode=hq:format=nv12,setsar=1
+        vpp_qsv=deinterlace=advanced:w=1706:h=360:format=nv12,setsar=1
+        ");
+        let mut progressive = plan(Backend::Cpu, Codec::H264, 8);
+        progressive.media.field_order = "progressive".into();
+        let line = display_args(Path::new("ffmpeg"), &progressive.encode_args(0, None, None));
+        assert!(line.contains("-vf scale=640:360:flags=lanczos,format=yuv420p -fps_mode"), "{line}");
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl EncodePlan {
     /// (1440p for 2160p) with the fastest preset, when that is still larger than the source.
     pub fn lower_target(&self) -> Option<EncodePlan> {
         let height = (self.profile.height * 2 / 3) & !1;
-        let (width, height) = target_size(self.media.width, self.media.height, 8, height).ok()?;
+        let (width, height) = target_size(self.media.display_width(), self.media.height, 8, height).ok()?;
         Some(EncodePlan { profile: Profile { width, height, ..self.profile }, ..self.clone() }.into_rung())
     }
 
@@ -62,8 +62,9 @@ impl EncodePlan {
     /// CPU: it must work whatever the GPU does, and must not take one of the GPU's few encoder
     /// sessions (NVENC allows 8 at once).
     pub fn fallback(&self) -> EncodePlan {
-        let profile =
-            Profile { width: (self.media.width & !1).max(2), height: (self.media.height & !1).max(2), ..self.profile };
+        // Square pixels at the source's height, as the upscale has.
+        let width = ((self.media.display_width() / 2.0).round() as u32 * 2).max(2);
+        let profile = Profile { width, height: (self.media.height & !1).max(2), ..self.profile };
         let plan = EncodePlan { profile, shader: None, backend: Backend::Cpu, ..self.clone() };
         if self.source_copy.is_some() {
             let profile = Profile { width: self.media.width, height: self.media.height, bit_depth: 8, ..profile };

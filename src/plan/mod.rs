@@ -33,17 +33,39 @@ pub struct Profile {
     pub bit_depth: u32,
 }
 
-/// The output size for a source: `scale` times larger, capped at `max_height`, aspect kept, even
+/// The output size for a source shown `display_width` square pixels wide and `height` high:
+/// `scale` times higher, capped at `max_height`, at the displayed aspect (square pixels), even
 /// dimensions. Refuses a source that would not get any larger.
-pub fn target_size(width: u32, height: u32, scale: u32, max_height: u32) -> Result<(u32, u32)> {
+pub fn target_size(display_width: f64, height: u32, scale: u32, max_height: u32) -> Result<(u32, u32)> {
     let want = (height as u64 * scale as u64).min(max_height as u64) as u32 & !1;
     if want <= height {
         return Err(Error::bad_input(format!(
-            "nothing to upscale: source is {width}x{height}, target height would be {want}"
+            "nothing to upscale: source is {display_width:.0}x{height}, target height would be {want}"
         )));
     }
-    let w = ((width as f64 * want as f64 / height as f64 / 2.0).round() as u32 * 2).max(2);
+    let w = ((display_width * want as f64 / height as f64 / 2.0).round() as u32 * 2).max(2);
     Ok((w, want))
+}
+
+/// The frame rates a plan takes: under one frame a second, segments would hold no picture; far
+/// above any camera's, the rate is a container's time base, not the video's.
+const FPS_RANGE: (f64, f64) = (1.0, 480.0);
+
+/// Why a source's frame rate cannot be planned, if it cannot.
+fn refuse_frame_rate(fps: f64) -> Result<()> {
+    if fps < FPS_RANGE.0 {
+        return Err(Error::bad_input(format!(
+            "a frame rate of {fps:.3} fps (a slideshow?): under {} frame a second leaves segments without a picture",
+            FPS_RANGE.0
+        )));
+    }
+    if fps > FPS_RANGE.1 {
+        return Err(Error::bad_input(format!(
+            "a frame rate of {fps:.3} fps is above the {} fps Jellyscale upscales",
+            FPS_RANGE.1
+        )));
+    }
+    Ok(())
 }
 
 /// Picks the audio stream: the requested absolute index, or the first audio stream.
@@ -121,6 +143,9 @@ pub fn source_copy(
     if media.video_codec != "h264" {
         return Err(format!("the source's video is {}, not H.264", media.video_codec));
     }
+    if media.interlaced() {
+        return Err("the source is interlaced: a copy would show its combing".into());
+    }
     if index.rotation.rem_euclid(360) != 0 {
         return Err(format!("the source is shown rotated {} degrees (MPEG-TS has no place for that)", index.rotation));
     }
@@ -159,8 +184,9 @@ pub fn plan(
     backend: Backend,
     ffmpeg: FfmpegCaps,
 ) -> Result<Planned> {
+    refuse_frame_rate(media.fps)?;
     let (width, height) = target_size(
-        media.width,
+        media.display_width(),
         media.height,
         req.scale.unwrap_or(c.default_scale),
         req.max_height.unwrap_or(c.max_height),
@@ -228,15 +254,28 @@ pub(crate) mod fixtures {
             video_codec: "h264".into(),
             bit_depth,
             video_index: 0,
-            audio: vec![AudioStream { index: 1, codec: "aac".into(), channels: 2, sample_rate: 48000, profile: None }],
+            audio: vec![AudioStream {
+                index: 1,
+                codec: "aac".into(),
+                channels: 2,
+                sample_rate: 48000,
+                profile: None,
+                language: None,
+                default: false,
+            }],
             format: "matroska,webm".into(),
             start_time: 0.0,
+            sar: None,
+            field_order: String::new(),
+            rotation: 0,
+            subtitles: Vec::new(),
+            chapters: 0,
         }
     }
 
     pub(crate) fn plan(backend: Backend, codec: Codec, bit_depth: u32) -> EncodePlan {
         let media = media(bit_depth);
-        let (width, height) = target_size(media.width, media.height, 2, 2160).unwrap();
+        let (width, height) = target_size(media.display_width(), media.height, 2, 2160).unwrap();
         let out_bits = if codec == Codec::Hevc { bit_depth } else { 8 };
         EncodePlan {
             input: "/media/-odd: name 'q'.mkv".into(),
@@ -264,17 +303,33 @@ mod tests {
 
     #[test]
     fn target_size_doubles_and_keeps_even_aspect() {
-        assert_eq!(target_size(320, 180, 2, 2160).unwrap(), (640, 360));
-        assert_eq!(target_size(1920, 1080, 2, 2160).unwrap(), (3840, 2160));
-        assert_eq!(target_size(853, 481, 2, 2160).unwrap(), (1706, 962));
-        assert_eq!(target_size(720, 576, 4, 1080).unwrap(), (1350, 1080));
+        assert_eq!(target_size(320.0, 180, 2, 2160).unwrap(), (640, 360));
+        assert_eq!(target_size(1920.0, 1080, 2, 2160).unwrap(), (3840, 2160));
+        assert_eq!(target_size(853.0, 481, 2, 2160).unwrap(), (1706, 962));
+        assert_eq!(target_size(720.0, 576, 4, 1080).unwrap(), (1350, 1080));
     }
 
     #[test]
     fn source_at_target_is_nothing_to_upscale() {
-        let e = target_size(3840, 2160, 2, 2160).unwrap_err();
+        let e = target_size(3840.0, 2160, 2, 2160).unwrap_err();
         assert!(e.message.contains("nothing to upscale"));
-        assert!(target_size(640, 360, 1, 2160).is_err());
+        assert!(target_size(640.0, 360, 1, 2160).is_err());
+    }
+
+    #[test]
+    fn an_anamorphic_dvd_becomes_square_pixels_at_its_display_aspect() {
+        let dvd = |sar| MediaInfo { width: 720, height: 480, sar: Some(sar), ..media(8) };
+        // 16:9 and 4:3 NTSC DVDs, doubled and capped at 1080.
+        assert_eq!(target_size(dvd([32, 27]).display_width(), 480, 2, 2160).unwrap(), (1706, 960));
+        assert_eq!(target_size(dvd([32, 27]).display_width(), 480, 4, 1080).unwrap(), (1920, 1080));
+        assert_eq!(target_size(dvd([8, 9]).display_width(), 480, 4, 1080).unwrap(), (1440, 1080));
+    }
+
+    #[test]
+    fn slideshow_and_time_base_frame_rates_are_refused_before_encoding() {
+        assert!(refuse_frame_rate(0.5).unwrap_err().message.contains("under 1 frame a second"));
+        assert!(refuse_frame_rate(1000.0).unwrap_err().message.contains("1000.000 fps is above the 480 fps"));
+        assert!(refuse_frame_rate(23.976).is_ok() && refuse_frame_rate(240.0).is_ok());
     }
 
     #[test]

@@ -35,7 +35,9 @@ internal static class MediaSourceRewrite
     /// Describes the source as the engine's own probe would (first video stream, upright size, average
     /// frame rate, bit depth from the pixel format), from what Jellyfin's probe stored. The engine can
     /// then start encoding without running ffprobe first; it still checks this. Null when Jellyfin lacks
-    /// a value the engine plans from.
+    /// a value the engine plans from, and for interlaced or anamorphic video: Jellyfin keeps no field
+    /// order or pixel aspect (it calls an unknown field order interlaced), and the engine's own probe
+    /// decides the deinterlacer and the square-pixel size.
     /// </summary>
     /// <param name="source">The source.</param>
     /// <returns>The description, or null.</returns>
@@ -44,7 +46,7 @@ internal static class MediaSourceRewrite
         var streams = source.MediaStreams ?? Array.Empty<MediaStream>();
         var video = streams.FirstOrDefault(s => s.Type == MediaStreamType.Video && !s.IsExternal);
         var fps = video?.AverageFrameRate is > 0 and < 1000 ? video.AverageFrameRate : video?.RealFrameRate;
-        if (video is not { Width: >= 2, Height: >= 2, Codec.Length: > 0 } || source.RunTimeTicks is not > 0 || fps is not (> 0 and < 1000))
+        if (video is not { Width: >= 2, Height: >= 2, Codec.Length: > 0, IsInterlaced: false, IsAnamorphic: not true } || source.RunTimeTicks is not > 0 || fps is not (> 0 and < 1000))
         {
             return null;
         }

@@ -46,6 +46,20 @@ public sealed class SourceDescriptionTests
     }
 
     [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, null)]
+    [InlineData(false, false)]
+    public void Interlaced_or_anamorphic_video_is_left_to_the_engines_own_probe(bool interlaced, bool? anamorphic)
+    {
+        var video = Video();
+        video.IsInterlaced = interlaced;
+        video.IsAnamorphic = anamorphic;
+        var media = MediaSourceRewrite.Describe(Source(10_000_000, video));
+        Assert.Equal(!interlaced && anamorphic != true, media is not null);
+    }
+
+    [Theory]
     [InlineData(90, 1080, 1920)]
     [InlineData(-90, 1080, 1920)]
     [InlineData(270, 1080, 1920)]

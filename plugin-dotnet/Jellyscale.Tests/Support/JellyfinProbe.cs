@@ -54,6 +54,8 @@ public static class JellyfinProbe
             Rotation = s.TryGetProperty("side_data_list", out var sd)
                 ? sd.EnumerateArray().Where(x => x.TryGetProperty("rotation", out _)).Select(x => (int?)x.GetProperty("rotation").GetInt32()).FirstOrDefault()
                 : null,
+            IsInterlaced = Text(s, "field_order") is { Length: > 0 } order && order != "progressive",
+            IsAnamorphic = Text(s, "sample_aspect_ratio") is { } sar ? sar is not ("1:1" or "0:1") : null,
             Channels = Int(s, "channels"),
             SampleRate = Int(s, "sample_rate"),
         };
