@@ -17,12 +17,31 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp.0, path).map_err(|e| Error::io("cannot rename into", path, e))
 }
 
+/// The longest file name ext4, XFS, Btrfs and most others take, in bytes.
+const NAME_MAX: usize = 255;
+
+/// What [`tempfile_in`]'s name adds to its target's: `.`, `.`, 16 hex digits, `.partial`.
+const TEMP_EXTRA: usize = 26;
+
+/// A file name of `stem` followed by `suffix`, the stem shortened on a character boundary so
+/// that the name and its temp name both fit the file system (a 232-byte title failed with
+/// `File name too long` after the whole encode).
+pub(crate) fn fitting_name(stem: &str, suffix: &str) -> String {
+    let room = NAME_MAX - TEMP_EXTRA - suffix.len().min(NAME_MAX - TEMP_EXTRA);
+    let mut end = stem.len().min(room);
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", stem[..end].trim_end())
+}
+
 /// A new temp file beside `target`: a random name, created exclusively (never an existing file
 /// or a planted link), readable by this user only.
 pub(crate) fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
     use std::os::unix::fs::OpenOptionsExt;
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{:016x}.partial", rand::random::<u64>()));
+    debug_assert_eq!(tmp.file_name().map(|n| n.len()), Some(name.len() + TEMP_EXTRA));
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -44,14 +63,21 @@ pub(crate) mod cache_files {
 }
 
 /// Creates the cache folder private to this user (job ids name its folders), and the folder for
-/// finished files.
+/// finished files, and checks that both take new files: before any encode, not after one.
 pub(crate) fn prepare_folders(cache_dir: &Path, final_dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     for dir in [cache_dir, final_dir] {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     }
     std::fs::set_permissions(cache_dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| Error::io("cannot make private", cache_dir, e))
+        .map_err(|e| Error::io("cannot make private", cache_dir, e))?;
+    for dir in [cache_dir, final_dir] {
+        let (probe, _) = tempfile_in(dir, Path::new("writable")).map_err(|e| {
+            Error::new(e.code, format!("the folder {} takes no new files: {}", dir.display(), e.message))
+        })?;
+        let _ = std::fs::remove_file(probe);
+    }
+    Ok(())
 }
 
 /// Takes the cache folder's lock file, so a second engine on the same folder refuses instead
@@ -407,6 +433,21 @@ mod tests {
         let busy = |s: &Stored| s.path == Path::new("busy");
         assert_eq!(names(select_for_cleanup(all.clone(), busy, now, None, Some(60))), ["old", "mid"]);
         assert!(select_for_cleanup(all, |_| false, now, None, None).is_empty(), "no limit, nothing goes");
+    }
+
+    #[test]
+    fn long_names_are_shortened_on_a_character_boundary_to_fit_with_their_temp_name() {
+        let suffix = " - Upscaled 2160p hevc [0123abcd].mp4";
+        assert_eq!(fitting_name("Film (1999)", suffix), format!("Film (1999){suffix}"));
+        let cjk = "長".repeat(71);
+        let name = fitting_name(&cjk, suffix);
+        assert_eq!(name.len(), 3 * 64 + suffix.len(), "{name}");
+        assert!(name.len() + TEMP_EXTRA <= NAME_MAX && name.ends_with(suffix));
+        assert_eq!(fitting_name(&"a".repeat(232), suffix).len(), NAME_MAX - TEMP_EXTRA);
+        let dir = tempfile::tempdir().unwrap();
+        let long = dir.path().join(fitting_name(&cjk, suffix));
+        let (tmp, _) = tempfile_in(dir.path(), &long).unwrap();
+        std::fs::rename(&tmp, &long).expect("the temp name and the name both fit");
     }
 
     #[test]

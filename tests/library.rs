@@ -55,3 +55,29 @@ fn a_dvd_is_saved_progressive_in_square_pixels_at_its_display_aspect_with_every_
     assert_same_frames(&src, &saved);
     assert_eq!(decode_errors(&saved), "", "the saved file decodes cleanly");
 }
+
+#[test]
+fn a_long_title_is_saved_under_a_shortened_name_that_keeps_the_job_id() {
+    let dir = tempfile::tempdir().unwrap();
+    // 71 CJK characters: 213 bytes of UTF-8, over the limit once " - Upscaled ..." is added.
+    let title = "長い題名の映画".repeat(10) + "完";
+    let src = common::media::matroska_ms(dir.path(), &format!("{title}.mkv"), 2, "160x90");
+    let engine = Engine::new(config(dir.path(), 2)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    let saved = done.final_path.unwrap();
+    let name = saved.file_name().unwrap().to_str().expect("still UTF-8").to_owned();
+    assert!(name.len() <= 229, "room for its temp name: {} bytes", name.len());
+    assert!(name.starts_with("長い題名") && name.contains(&st.job_id[..8]), "{name}");
+    assert_eq!(frame_count(&saved), frame_count(&src));
+}
+
+#[test]
+fn an_output_folder_that_takes_no_files_is_refused_before_any_encode() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder that exists but where nobody, root included, can create a file.
+    let cfg = jellyscale::Config { output_dir: Some("/proc/1".into()), ..config(dir.path(), 2) };
+    let e = Engine::new(cfg).err().expect("refused");
+    assert!(e.message.contains("the folder /proc/1 takes no new files"), "{}", e.message);
+}

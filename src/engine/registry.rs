@@ -125,13 +125,14 @@ impl EngineHandle {
         let container = Container::for_codec(plan.profile.codec);
         let dir = JobDir { path: self.shared.config.cache_dir.join(&id), container };
         let stem = plan.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "video".into());
-        let final_path = self.shared.config.final_dir().join(format!(
-            "{stem} - Upscaled {}p {} [{}].{}",
+        let suffix = format!(
+            " - Upscaled {}p {} [{}].{}",
             plan.profile.height,
             plan.profile.codec.name(),
             &id[..8],
             container.final_ext()
-        ));
+        );
+        let final_path = self.shared.config.final_dir().join(crate::store::fitting_name(&stem, &suffix));
         let manifest = Manifest {
             input: plan.input.clone(),
             request: Some(StreamRequest { start_segment: None, start_seconds: None, media: None, ..req.clone() }),
