@@ -253,6 +253,17 @@ impl Stream {
             .unwrap_or(0)
     }
 
+    /// The stream's own duration: ffprobe's (MP4, MPEG-TS) or Matroska's `DURATION` tag
+    /// (`HH:MM:SS.nnnnnnnnn`).
+    fn video_duration(&self) -> Option<f64> {
+        seconds(self.duration.as_deref()).or_else(|| {
+            let tag = self.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case("duration"))?.1;
+            let mut parts = tag.split(':');
+            let (h, m, s) = (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?);
+            Some(h * 3600.0 + m * 60.0 + s.parse::<f64>().ok()?).filter(|d| d.is_finite() && *d > 0.0)
+        })
+    }
+
     fn language(&self) -> Option<String> {
         self.tags.get("language").filter(|l| !l.is_empty() && *l != "und").cloned()
     }
@@ -325,8 +336,13 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
     let sideways = video.rotation().rem_euclid(180) == 90;
     let (width, height) = if sideways { (height, width) } else { (width, height) };
     let sar = video.sar().map(|[n, d]| if sideways { [d, n] } else { [n, d] });
-    let duration = seconds(format.duration.as_deref())
-        .or_else(|| seconds(video.duration.as_deref()))
+    // The timeline follows the video: a file whose audio runs on past it (20 s of audio, 10 s
+    // of video) would plan segments that no run can make.
+    let format_duration = seconds(format.duration.as_deref());
+    let duration = video
+        .video_duration()
+        .filter(|v| format_duration.is_none_or(|f| *v <= f))
+        .or(format_duration)
         .ok_or_else(|| Error::bad_input("unknown duration (truncated or corrupt file?)"))?;
     let fps = rate(video.avg_frame_rate.as_deref())
         .or_else(|| rate(video.r_frame_rate.as_deref()))
@@ -495,6 +511,21 @@ mod tests {
         assert_eq!(m.audio.len(), 1);
         assert_eq!(m.audio[0].sample_rate, 44100);
         assert_eq!(m.bit_depth, 8);
+    }
+
+    #[test]
+    fn the_duration_is_the_videos_when_the_audio_runs_on() {
+        let with = |video: &str| {
+            let j = format!(
+                r#"{{"streams":[{{"index":0,"codec_type":"video","width":64,"height":64,"avg_frame_rate":"25/1",{video}}},
+                {{"index":1,"codec_type":"audio","codec_name":"aac"}}],"format":{{"format_name":"matroska","duration":"20.000000"}}}}"#
+            );
+            parse(&j).unwrap().duration
+        };
+        assert_eq!(with(r#""tags":{"DURATION":"00:00:10.040000000"}"#), 10.04);
+        assert_eq!(with(r#""duration":"10.000000""#), 10.0);
+        assert_eq!(with(r#""tags":{"DURATION":"01:00:00.000000000"}"#), 20.0, "never past the file's end");
+        assert_eq!(with(r#""tags":{"DURATION":"junk"}"#), 20.0);
     }
 
     #[test]

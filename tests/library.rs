@@ -81,3 +81,25 @@ fn an_output_folder_that_takes_no_files_is_refused_before_any_encode() {
     let e = Engine::new(cfg).err().expect("refused");
     assert!(e.message.contains("the folder /proc/1 takes no new files"), "{}", e.message);
 }
+
+#[test]
+fn audio_that_runs_on_past_the_video_is_no_early_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("concert.mkv");
+    let ok = Command::new(ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=10"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=20"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+        .arg(&src)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let engine = Engine::new(config(dir.path(), 2)).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    // A 1 s first segment, then 2 s ones: 1 + 2 + 2 + 2 + 2 + 1.
+    assert_eq!(st.segment_count, 6, "segments over the 10 s of video, not the 20 s of audio");
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    assert_same_frames(&src, &done.final_path.unwrap());
+}
