@@ -23,12 +23,34 @@ struct AppState {
     job_id: String,
 }
 
-/// The router serving the job's stream (see [`crate::serving`] for the paths).
+/// The router serving the job's stream (see [`crate::serving`] for the paths) to pages of any
+/// origin (`Access-Control-Allow-Origin: *`).
 pub fn router(engine: EngineHandle, job_id: String) -> Router {
-    Router::new()
+    router_with(engine, job_id, Some(HeaderValue::from_static("*")))
+}
+
+/// [`router`], answering CORS for `allow_origin` only (none: no CORS headers, same-origin
+/// players only). hls.js on another origin's page needs them, and a preflight for its Range
+/// requests.
+pub fn router_with(engine: EngineHandle, job_id: String, allow_origin: Option<HeaderValue>) -> Router {
+    let app = Router::new()
         .route("/", get(|| async { axum::response::Redirect::temporary("/master.m3u8") }))
-        .route("/{*path}", get(serve_path))
-        .with_state(AppState { engine, job_id })
+        .route("/{*path}", get(serve_path).options(|| async { StatusCode::NO_CONTENT }))
+        .with_state(AppState { engine, job_id });
+    match allow_origin {
+        Some(origin) => app.layer(axum::middleware::map_response(move |r: Response| cors(r, origin.clone()))),
+        None => app,
+    }
+}
+
+/// Adds the CORS headers a cross-origin HLS player needs to every answer.
+async fn cors(mut response: Response, origin: HeaderValue) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Range"));
+    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Content-Length, Content-Range"));
+    response
 }
 
 async fn serve_path(

@@ -186,3 +186,60 @@ fn serve_reports_what_it_changes_to_keep_viewers_playing() {
     serve.kill().unwrap();
     serve.wait().unwrap();
 }
+
+/// The CORS headers `serve` sends a page of another origin, for a GET and for the preflight
+/// of hls.js's Range requests.
+fn cors_of(base: &str) -> (Option<String>, u16, Option<String>) {
+    let client = reqwest::blocking::Client::new();
+    let get = client.get(format!("{base}master.m3u8")).header("Origin", "https://web.example").send().unwrap();
+    let origin = get.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned());
+    let pre = client
+        .request(reqwest::Method::OPTIONS, format!("{base}0.ts"))
+        .header("Origin", "https://web.example")
+        .header("Access-Control-Request-Headers", "range")
+        .send()
+        .unwrap();
+    let allowed = pre.headers().get("access-control-allow-headers").map(|v| v.to_str().unwrap().to_owned());
+    (origin, pre.status().as_u16(), allowed)
+}
+
+#[test]
+fn serve_answers_cors_as_configured_and_warns_when_it_listens_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "clip.mp4", 2.0, "160x90", &[]);
+    for (extra, want) in
+        [(vec![], Some("*")), (vec!["--allow-origin", "https://jf.example"], Some("https://jf.example"))]
+    {
+        let run = tempfile::tempdir().unwrap();
+        let mut serve = spawn_serve(run.path(), &src, "127.0.0.1:0", &extra);
+        let base = served_url(&mut serve).trim_end_matches("master.m3u8").to_owned();
+        let (origin, preflight, allowed) = cors_of(&base);
+        assert_eq!((origin.as_deref(), preflight, allowed.as_deref()), (want, 204, Some("Range")), "{extra:?}");
+        serve.kill().unwrap();
+        serve.wait().unwrap();
+    }
+    let run = tempfile::tempdir().unwrap();
+    let mut serve = spawn_serve(run.path(), &src, "127.0.0.1:0", &["--allow-origin", ""]);
+    let base = served_url(&mut serve).trim_end_matches("master.m3u8").to_owned();
+    assert_eq!(cors_of(&base).0, None, "no CORS when none is allowed");
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+
+    let run = tempfile::tempdir().unwrap();
+    let mut serve = spawn_serve_with(run.path(), &src, "0.0.0.0:0", &[], Stdio::piped());
+    let _ = served_url(&mut serve);
+    let stderr = BufReader::new(serve.stderr.take().unwrap());
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Bounded: the warning comes before the job's first report, or never.
+    let warned = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(30)).ok())
+        .take(3)
+        .any(|l| l.contains("is not loopback: anyone who reaches it can watch this video"));
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert!(warned, "a warning for 0.0.0.0");
+}

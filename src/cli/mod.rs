@@ -52,6 +52,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8097")]
         listen: String,
+        /// The origin whose pages may play the stream (CORS); empty for none.
+        #[arg(long, default_value = "*")]
+        allow_origin: String,
         #[command(flatten)]
         opts: JobOpts,
     },
@@ -187,7 +190,7 @@ fn execute(command: Command) -> Result<(), Error> {
             say!("{}", done.display());
             Ok(())
         }
-        Command::Serve { input, listen, opts } => {
+        Command::Serve { input, listen, allow_origin, opts } => {
             let mut config = opts.config();
             config.max_concurrent_jobs = 2;
             let engine = Engine::new(config)?;
@@ -195,7 +198,7 @@ fn execute(command: Command) -> Result<(), Error> {
                 Some(i) => i,
                 None => sample::generate(&engine)?,
             };
-            serve(&engine, opts.request(input), &listen)
+            serve(&engine, opts.request(input), &listen, &allow_origin)
         }
         Command::Probe { input, opts } => {
             let c = opts.config();
@@ -218,7 +221,14 @@ fn execute(command: Command) -> Result<(), Error> {
     }
 }
 
-fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Error> {
+fn serve(engine: &Engine, request: StreamRequest, listen: &str, allow_origin: &str) -> Result<(), Error> {
+    let allow_origin = match allow_origin {
+        "" => None,
+        origin => Some(
+            axum::http::HeaderValue::from_str(origin)
+                .map_err(|_| Error::invalid(format!("--allow-origin {origin:?} is not a header value")))?,
+        ),
+    };
     let status = engine.start(request)?;
     let handle = engine.handle();
     engine.block_on(async move {
@@ -227,6 +237,9 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Er
             .map_err(|e| Error::invalid(format!("cannot listen on {listen}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| Error::invalid(e.to_string()))?;
         say!("serving http://{addr}/master.m3u8");
+        if !addr.ip().is_loopback() {
+            tell!("warning: {addr} is not loopback: anyone who reaches it can watch this video");
+        }
         say!("play it with: mpv http://{addr}/master.m3u8");
         tell!(
             "upscaling {} to {}x{} {} ({} segments); Ctrl-C stops",
@@ -236,7 +249,7 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str) -> Result<(), Er
             status.codec,
             status.segment_count
         );
-        let app = jellyscale::server::router(handle.clone(), status.job_id.clone());
+        let app = jellyscale::server::router_with(handle.clone(), status.job_id.clone(), allow_origin);
         let job = handle.job(&status.job_id)?;
         let reporter = tokio::spawn(async move {
             // What the job changes to keep its viewers playing is news to whoever runs it.
