@@ -88,3 +88,15 @@ fn a_described_file_that_is_no_video_fails_clearly() {
     assert!(!error.message.is_empty());
     assert!(saved(dir.path()).is_empty());
 }
+
+#[test]
+fn a_description_claiming_years_is_refused_before_any_timeline_or_playlist_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 2.0, "160x90", &[]);
+    // Jellyfin's probe believed a damaged header: 1e8 s.
+    let lying = MediaInfo { duration: 1e8, ..probe(&src) };
+    let engine = Engine::new(config(dir.path(), 2)).unwrap();
+    let e = engine.start(StreamRequest { media: Some(lying), ..request(&src, Codec::H264) }).unwrap_err();
+    assert_eq!(e.code, jellyscale::ErrorCode::BadInput);
+    assert!(e.message.contains("claims to last 100000000 s"), "{}", e.message);
+}

@@ -51,6 +51,21 @@ pub fn target_size(display_width: f64, height: u32, scale: u32, max_height: u32)
 /// above any camera's, the rate is a container's time base, not the video's.
 const FPS_RANGE: (f64, f64) = (1.0, 480.0);
 
+/// The longest source a plan takes (48 h): longer than any film or recording, and a bound on
+/// the timeline a header claiming 1e8 s would make (739 MB for each playlist request).
+const MAX_DURATION: f64 = 48.0 * 3600.0;
+
+/// Why a source's duration cannot be planned, if it cannot.
+fn refuse_duration(duration: f64) -> Result<()> {
+    if duration > MAX_DURATION {
+        return Err(Error::bad_input(format!(
+            "the file claims to last {duration:.0} s, over the {} h Jellyscale plans (a damaged header?)",
+            MAX_DURATION / 3600.0
+        )));
+    }
+    Ok(())
+}
+
 /// Why a source's frame rate cannot be planned, if it cannot.
 fn refuse_frame_rate(fps: f64) -> Result<()> {
     if fps < FPS_RANGE.0 {
@@ -185,6 +200,7 @@ pub fn plan(
     ffmpeg: FfmpegCaps,
 ) -> Result<Planned> {
     refuse_frame_rate(media.fps)?;
+    refuse_duration(media.duration)?;
     let (width, height) = target_size(
         media.display_width(),
         media.height,
@@ -324,6 +340,12 @@ mod tests {
         assert_eq!(target_size(dvd([32, 27]).display_width(), 480, 2, 2160).unwrap(), (1706, 960));
         assert_eq!(target_size(dvd([32, 27]).display_width(), 480, 4, 1080).unwrap(), (1920, 1080));
         assert_eq!(target_size(dvd([8, 9]).display_width(), 480, 4, 1080).unwrap(), (1440, 1080));
+    }
+
+    #[test]
+    fn a_header_claiming_years_is_refused_before_a_timeline_is_made() {
+        assert!(refuse_duration(1e8).unwrap_err().message.contains("claims to last 100000000 s, over the 48 h"));
+        assert!(refuse_duration(10.0 * 3600.0).is_ok());
     }
 
     #[test]
