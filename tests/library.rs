@@ -20,7 +20,8 @@ fn idet(file: &std::path::Path) -> (u32, u32, u32) {
         .output()
         .expect("run ffmpeg");
     let text = String::from_utf8_lossy(&out.stderr);
-    let line = text.lines().find(|l| l.contains("Multi frame detection")).expect("idet's summary");
+    // The last summary: ffmpeg 9.0 prints an empty one first, from a graph it configured twice.
+    let line = text.lines().filter(|l| l.contains("Multi frame detection")).last().expect("idet's summary");
     let count = |key: &str| {
         let rest = &line[line.find(key).expect(key) + key.len()..];
         rest.split_whitespace().next().unwrap().parse().unwrap()

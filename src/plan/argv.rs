@@ -386,6 +386,11 @@ impl EncodePlan {
             push(&mut a, &["-c:a", "copy", "-copypriorss:a", "0"]);
         } else {
             let bitrate = (64 * audio.channels).min(384);
+            // The encoded audio follows its own sample count, not the source's timestamps: a
+            // DVD muxer's 64 ms jump followed by a repeated time (ffmpeg 7.1's vob) was a hole
+            // in the segment; a jump over 10 ms is filled with silence (or an overlap cut) so
+            // the picture stays in sync.
+            push(&mut a, &["-filter:a", "aresample=async=1:min_hard_comp=0.01"]);
             push(
                 &mut a,
                 &[

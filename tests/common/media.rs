@@ -56,7 +56,7 @@ pub fn dvd_vob(dir: &Path, name: &str, seconds: u32) -> PathBuf {
     let mut args = vec!["-f", "lavfi", "-i", "testsrc2=size=720x480:rate=60000/1001"];
     args.extend(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &t]);
     args.extend(["-vf", "tinterlace=interleave_top,fieldorder=tff,setsar=32/27", "-c:v", "mpeg2video"]);
-    args.extend(["-flags", "+ilme+ildct", "-top", "1", "-b:v", "4M", "-aspect", "16:9"]);
+    args.extend(["-flags", "+ilme+ildct", "-b:v", "4M", "-aspect", "16:9"]);
     args.extend(["-c:a", "ac3", "-ac", "6", "-f", "vob"]);
     generate(&dir.join(name), &args)
 }
