@@ -21,7 +21,7 @@ fn idet(file: &std::path::Path) -> (u32, u32, u32) {
         .expect("run ffmpeg");
     let text = String::from_utf8_lossy(&out.stderr);
     // The last summary: ffmpeg 9.0 prints an empty one first, from a graph it configured twice.
-    let line = text.lines().filter(|l| l.contains("Multi frame detection")).next_back().expect("idet's summary");
+    let line = text.lines().rfind(|l| l.contains("Multi frame detection")).expect("idet's summary");
     let count = |key: &str| {
         let rest = &line[line.find(key).expect(key) + key.len()..];
         rest.split_whitespace().next().unwrap().parse().unwrap()
