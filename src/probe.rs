@@ -44,12 +44,6 @@ pub struct MediaInfo {
     /// Display rotation in degrees (the size above is already upright).
     #[serde(default, skip_serializing_if = "is_zero_i64")]
     pub rotation: i64,
-    /// An audio stream declares priming samples (`initial_padding`, from Matroska's CodecDelay)
-    /// that its clock starts before: ffprobe 9.0 reports `start_time` 0 for the Matroska file
-    /// that 7.1 reads as starting at -0.023 s, and a seek into it needs the early entry all the
-    /// same (one AAC packet at a join was copied by both runs).
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub audio_priming: bool,
     /// Subtitle streams in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subtitles: Vec<SubtitleStream>,
@@ -106,7 +100,7 @@ impl MediaInfo {
     /// zero.
     pub fn seek_preroll(&self) -> f64 {
         let indexed = ["matroska", "webm", "mov", "mp4"].iter().any(|f| self.format.split(',').any(|n| n == *f));
-        match (indexed, self.start_time.abs() < 1e-6 && !self.audio_priming) {
+        match (indexed, self.start_time.abs() < 1e-6) {
             (true, true) => 0.0,
             (true, false) => OFFSET_CLOCK_PREROLL,
             (false, _) => UNINDEXED_PREROLL,
@@ -234,7 +228,6 @@ struct Stream {
     r_frame_rate: Option<String>,
     pix_fmt: Option<String>,
     sample_aspect_ratio: Option<String>,
-    initial_padding: Option<i64>,
     field_order: Option<String>,
     channels: Option<u32>,
     sample_rate: Option<String>,
@@ -396,10 +389,6 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
             .filter(|t: &f64| t.is_finite())
             .unwrap_or(0.0),
         sar,
-        audio_priming: out
-            .streams
-            .iter()
-            .any(|s| s.codec_type.as_deref() == Some("audio") && s.initial_padding.is_some_and(|p| p > 0)),
         field_order: video.field_order.clone().filter(|f| f != "unknown").unwrap_or_default(),
         rotation: video.rotation(),
         subtitles,
@@ -578,11 +567,6 @@ mod tests {
         assert_eq!(with_start("mov,mp4,m4a,3gp,3g2,mj2", "0.500000"), (0.5, OFFSET_CLOCK_PREROLL));
         assert_eq!(with_start("mpegts", "10.000000"), (10.0, UNINDEXED_PREROLL));
         assert_eq!(with_start("matroska,webm", "N/A"), (0.0, 0.0));
-        // ffprobe 9.0: the clock reported at zero, the priming declared on the audio stream.
-        let j = r#"{"streams":[{"index":0,"codec_type":"video","width":320,"height":180,"avg_frame_rate":"24/1"},
-            {"index":1,"codec_type":"audio","codec_name":"aac","initial_padding":1024}],
-            "format":{"format_name":"matroska,webm","duration":"2","start_time":"0.000000"}}"#;
-        assert_eq!(parse(j).unwrap().seek_preroll(), OFFSET_CLOCK_PREROLL);
     }
 
     #[test]

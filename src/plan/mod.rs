@@ -282,7 +282,6 @@ pub(crate) mod fixtures {
             format: "matroska,webm".into(),
             start_time: 0.0,
             sar: None,
-            audio_priming: false,
             field_order: String::new(),
             rotation: 0,
             subtitles: Vec::new(),
