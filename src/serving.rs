@@ -166,7 +166,9 @@ pub async fn resolve(
     match resource {
         Resource::Master => text(PLAYLIST_MIME, engine.master_playlist(job.id(), query)?),
         Resource::Media => text(PLAYLIST_MIME, job.media_playlist(query).to_string()),
-        Resource::Status => text("application/json", serde_json::to_string(&job.status()).unwrap_or_default()),
+        Resource::Status => {
+            text("application/json", serde_json::to_string(&job.status().without_paths()).unwrap_or_default())
+        }
         Resource::Init => send(job.wait_init(timeout).await?, "video/mp4", range),
         Resource::Segment(k, container) => {
             if container != job.plan().container() {

@@ -54,6 +54,7 @@ fn hls_clients_read_the_whole_stream_while_it_encodes_and_ctrl_c_stops_cleanly()
         let (code, status) = get(&format!("{base}status"));
         assert_eq!(code, 200);
         let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+        assert_eq!(status["input"], "clip.mp4", "no server path to an HTTP client");
         if status["state"] != "queued" {
             break status;
         }

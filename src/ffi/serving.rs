@@ -33,7 +33,8 @@ fn reply_json(reply: Reply) -> String {
 }
 
 /// Answers a request for `path` inside job `job_id`'s stream, as an HTTP server sends it:
-/// `master.m3u8`, `main.m3u8`, `init.mp4`, `N.ts`/`N.m4s` and `status`, and the same files of
+/// `master.m3u8`, `main.m3u8`, `init.mp4`, `N.ts`/`N.m4s` and `status` (source and saved file
+/// by name only), and the same files of
 /// its cheaper rungs under `lower/` and `fallback/`. `uri_query` goes onto every playlist URI
 /// (as `jellyscale_playlist` does); `range` is the request's Range header or NULL. A segment or
 /// init section not made yet is waited for at most `timeout_ms` (a request far from the encoder

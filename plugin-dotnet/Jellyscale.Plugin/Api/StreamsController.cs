@@ -79,7 +79,7 @@ public sealed class StreamsController : ControllerBase
 
     private async Task<IActionResult> Answer(string jobId, string path, CancellationToken cancellationToken)
     {
-        // The engine also answers "status", a job's full status with server paths: that is the
+        // The engine also answers "status", a job's full status: that is the
         // administrators' jobs panel's business, not every signed-in user's.
         if (path == "status" || path.EndsWith("/status", StringComparison.Ordinal))
         {
