@@ -189,7 +189,9 @@ impl JobStatus {
     /// This status as anyone who reaches an HTTP server may see it: the source and the saved
     /// file by their names, not their places on the server (the C ABI and the CLI give those).
     pub fn without_paths(mut self) -> JobStatus {
-        let name_only = |p: &std::path::Path| p.file_name().map(PathBuf::from).unwrap_or_default();
+        fn name_only(p: &std::path::Path) -> PathBuf {
+            p.file_name().map(PathBuf::from).unwrap_or_default()
+        }
         self.input = name_only(&self.input);
         self.final_path = self.final_path.as_deref().map(name_only);
         self
