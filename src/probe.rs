@@ -233,6 +233,7 @@ struct Stream {
     sample_rate: Option<String>,
     profile: Option<String>,
     duration: Option<String>,
+    start_time: Option<String>,
     nb_frames: Option<String>,
     #[serde(default)]
     disposition: std::collections::HashMap<String, i64>,
@@ -338,12 +339,19 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
     let sar = video.sar().map(|[n, d]| if sideways { [d, n] } else { [n, d] });
     // The timeline follows the video: a file whose audio runs on past it (20 s of audio, 10 s
     // of video) would plan segments that no run can make.
+    // The video's end is on the file's clock: where it starts (MPEG-TS video ~20 ms after the
+    // audio) plus how long it lasts.
     let format_duration = seconds(format.duration.as_deref());
-    let duration = video
-        .video_duration()
-        .filter(|v| format_duration.is_none_or(|f| *v <= f))
-        .or(format_duration)
-        .ok_or_else(|| Error::bad_input("unknown duration (truncated or corrupt file?)"))?;
+    let clock = |t: Option<&str>| t.and_then(|t| t.parse::<f64>().ok()).filter(|t| t.is_finite());
+    let video_offset = match (clock(video.start_time.as_deref()), clock(format.start_time.as_deref())) {
+        (Some(v), Some(f)) => (v - f).max(0.0),
+        _ => 0.0,
+    };
+    let duration = match (video.video_duration().map(|d| d + video_offset), format_duration) {
+        (Some(v), Some(f)) => Some(v.min(f)),
+        (v, f) => v.or(f),
+    }
+    .ok_or_else(|| Error::bad_input("unknown duration (truncated or corrupt file?)"))?;
     let fps = rate(video.avg_frame_rate.as_deref())
         .or_else(|| rate(video.r_frame_rate.as_deref()))
         .ok_or_else(|| Error::bad_input("unknown frame rate (corrupt file?)"))?;
@@ -526,6 +534,10 @@ mod tests {
         assert_eq!(with(r#""duration":"10.000000""#), 10.0);
         assert_eq!(with(r#""tags":{"DURATION":"01:00:00.000000000"}"#), 20.0, "never past the file's end");
         assert_eq!(with(r#""tags":{"DURATION":"junk"}"#), 20.0);
+        // On the file's clock: video starting 20 ms after the audio ends 20 ms later too.
+        let ts = r#"{"streams":[{"index":0,"codec_type":"video","width":64,"height":64,"avg_frame_rate":"25/1",
+            "start_time":"1.420000","duration":"9.500000"}],"format":{"format_name":"mpegts","duration":"9.530000","start_time":"1.400000"}}"#;
+        assert!((parse(ts).unwrap().duration - 9.52).abs() < 1e-9);
     }
 
     #[test]
