@@ -103,7 +103,7 @@ pub fn parse(text: &str) -> Result<Keyframes> {
         Some(&(_, _, false)) => return Err(Error::bad_input("the video stream does not start with a keyframe")),
         Some(_) => {}
     }
-    let frames = frame_times(text);
+    let frames = on_timeline(packets.iter().map(|p| p.0), start);
     // Keyframes as (time, bytes up to the next, clean). A keyframe is a clean cut only if
     // nothing decoded after it is shown before it: an open GOP's leading pictures refer to the
     // GOP before, and a copy starting there would show them broken.
@@ -141,21 +141,11 @@ pub fn parse(text: &str) -> Result<Keyframes> {
     })
 }
 
-/// Every packet's presentation time on the `-copyts -start_at_zero` timeline (the format's
-/// start time subtracted), ascending, from a packet pass's compact output: the one rule by
-/// which a whole scan and a short read near a cut agree to the bit.
-fn frame_times(text: &str) -> Vec<f64> {
-    let value = |line: &str, key: &str| {
-        line.split('|').find_map(|f| f.strip_prefix(key)?.strip_prefix('=')).and_then(|t| t.parse::<f64>().ok())
-    };
-    let start = text.lines().filter(|l| l.starts_with("format|")).find_map(|l| value(l, "start_time")).unwrap_or(0.0);
-    let mut frames: Vec<f64> = text
-        .lines()
-        .filter(|l| l.starts_with("packet|"))
-        .filter_map(|l| value(l, "pts_time"))
-        .filter(|t| t.is_finite())
-        .map(|t| t - start)
-        .collect();
+/// Presentation times `pts` on the `-copyts -start_at_zero` timeline (the format's `start`
+/// subtracted), ascending: the one rule by which a whole scan and a short read near a cut agree
+/// to the bit.
+fn on_timeline(pts: impl Iterator<Item = f64>, start: f64) -> Vec<f64> {
+    let mut frames: Vec<f64> = pts.map(|t| t - start).collect();
     frames.sort_by(f64::total_cmp);
     frames
 }
@@ -178,7 +168,12 @@ pub async fn frames_near(ffprobe: &Path, path: &Path, start_time: f64, around: &
     let text = run_ffprobe(ffprobe, &args, path, 30)
         .await
         .map_err(|e| Error::bad_input(format!("cannot read the frames near a cut ({e})")))?;
-    let mut frames = frame_times(&text);
+    let value = |line: &str, key: &str| {
+        line.split('|').find_map(|f| f.strip_prefix(key)?.strip_prefix('=')).and_then(|t| t.parse::<f64>().ok())
+    };
+    let start = text.lines().filter(|l| l.starts_with("format|")).find_map(|l| value(l, "start_time")).unwrap_or(0.0);
+    let pts = text.lines().filter(|l| l.starts_with("packet|")).filter_map(|l| value(l, "pts_time"));
+    let mut frames = on_timeline(pts.filter(|t| t.is_finite()), start);
     frames.dedup();
     Ok(frames)
 }

@@ -31,7 +31,7 @@ pub struct MediaInfo {
     pub format: String,
     /// Where the container's clock starts (ffprobe's `start_time`, seconds): negative when
     /// audio priming is stored as time before zero (Matroska and MP4 written by ffmpeg 7.1).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub start_time: f64,
     /// The video's sample aspect ratio (width:height of one pixel), when it is not square: a
     /// DVD's 720x480 at 32:27 is shown 16:9.
@@ -42,30 +42,18 @@ pub struct MediaInfo {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub field_order: String,
     /// Display rotation in degrees (the size above is already upright).
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub rotation: i64,
     /// Subtitle streams in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subtitles: Vec<SubtitleStream>,
     /// How many chapters the source has.
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub chapters: u32,
 }
 
-fn is_zero(v: &f64) -> bool {
-    *v == 0.0
-}
-
-fn is_zero_i64(v: &i64) -> bool {
-    *v == 0
-}
-
-fn is_zero_u32(v: &u32) -> bool {
-    *v == 0
-}
-
-fn is_false(v: &bool) -> bool {
-    !*v
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// How far before a seek point a container without a keyframe index is entered: MPEG-TS and
@@ -180,7 +168,7 @@ pub struct AudioStream {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Whether the file marks it the default track.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub default: bool,
 }
 
@@ -196,7 +184,7 @@ pub struct SubtitleStream {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Whether the file marks it forced (shown even with subtitles off).
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub forced: bool,
 }
 
@@ -337,13 +325,13 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
     let sideways = video.rotation().rem_euclid(180) == 90;
     let (width, height) = if sideways { (height, width) } else { (width, height) };
     let sar = video.sar().map(|[n, d]| if sideways { [d, n] } else { [n, d] });
-    // The timeline follows the video: a file whose audio runs on past it (20 s of audio, 10 s
-    // of video) would plan segments that no run can make.
-    // The video's end is on the file's clock: where it starts (MPEG-TS video ~20 ms after the
-    // audio) plus how long it lasts.
+    // The timeline follows the video (a file whose audio runs on past it, 20 s of audio and
+    // 10 s of video, would plan segments that no run can make), to the video's end on the
+    // file's clock: where it starts (MPEG-TS video ~20 ms after the audio) plus how long it lasts.
     let format_duration = seconds(format.duration.as_deref());
     let clock = |t: Option<&str>| t.and_then(|t| t.parse::<f64>().ok()).filter(|t| t.is_finite());
-    let video_offset = match (clock(video.start_time.as_deref()), clock(format.start_time.as_deref())) {
+    let format_start = clock(format.start_time.as_deref());
+    let video_offset = match (clock(video.start_time.as_deref()), format_start) {
         (Some(v), Some(f)) => (v - f).max(0.0),
         _ => 0.0,
     };
@@ -390,12 +378,7 @@ pub fn parse(json: &str) -> Result<MediaInfo> {
         video_index: video.index,
         audio,
         format: format_name.to_owned(),
-        start_time: format
-            .start_time
-            .as_deref()
-            .and_then(|t| t.parse().ok())
-            .filter(|t: &f64| t.is_finite())
-            .unwrap_or(0.0),
+        start_time: format_start.unwrap_or(0.0),
         sar,
         field_order: video.field_order.clone().filter(|f| f != "unknown").unwrap_or_default(),
         rotation: video.rotation(),

@@ -78,23 +78,22 @@ impl EncodePlan {
         }
         push(&mut a, &["-map_metadata", "-1", "-map_chapters", "-1"]);
         let end_k = end.unwrap_or(t.count());
-        let trim = self.output_seek(first).then(|| self.cut_time(first, frames));
+        let trim = self.output_seek(first).then(|| self.cut_arg(first, frames));
         if self.stream_copy {
             push(&mut a, &["-c:v", "copy"]);
         } else {
             a.extend(self.video_args());
-            let forced = self.forced_keyframes(first, end_k, trim);
+            let forced = self.forced_keyframes(first, end_k, trim.as_deref());
             // ffmpeg refuses an empty list (a one-segment run: its first frame is a keyframe).
             if !forced.is_empty() {
                 push(&mut a, &["-force_key_frames", &forced]);
             }
         }
         a.extend(self.audio_args());
-        if trim.is_some() {
+        if let Some(at) = &trim {
             // Output -ss trims to the frame (the audio copy to the packet) but moves the clock
             // back by as much, which the offset undoes.
-            let at = self.cut_arg(first, frames);
-            push(&mut a, &["-ss", &at, "-output_ts_offset", &at]);
+            push(&mut a, &["-ss", at, "-output_ts_offset", at]);
         }
         push(&mut a, &["-avoid_negative_ts", "disabled"]);
         if let Some(end) = end {
@@ -157,11 +156,6 @@ impl EncodePlan {
         }
     }
 
-    /// The time [`EncodePlan::cut_arg`] spells, exactly as ffmpeg reads it.
-    fn cut_time(&self, k: u32, frames: Option<&[f64]>) -> f64 {
-        self.cut_arg(k, frames).parse().expect("cut_arg spells a number")
-    }
-
     /// `-force_key_frames` for a run over segments `first..end`: every boundary inside it, as
     /// times on the source's clock, the same clock `-ss` seeks on. (An `expr:` counts `t` from
     /// the run's first frame: a source whose video starts 0.3 s in got its keyframes 0.3 s
@@ -170,8 +164,9 @@ impl EncodePlan {
     /// With an output seek to `trim` the encoder's clock starts there, so the times are counted
     /// from it (counted from the boundary instead, a seek to a frame 33 ms after it forced each
     /// later keyframe one frame late: 119 frames in a segment of 120).
-    fn forced_keyframes(&self, first: u32, end: u32, trim: Option<f64>) -> String {
-        let Some(origin) = trim else {
+    fn forced_keyframes(&self, first: u32, end: u32, trim: Option<&str>) -> String {
+        // The time exactly as ffmpeg reads the -ss it is given.
+        let Some(origin) = trim.and_then(|t| t.parse::<f64>().ok()) else {
             return self.cuts_within(first, end).join(",");
         };
         (first + 1..end).map(|k| format!("{:.6}", self.timeline.start(k) - origin)).collect::<Vec<_>>().join(",")

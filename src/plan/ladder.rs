@@ -63,7 +63,7 @@ impl EncodePlan {
     /// sessions (NVENC allows 8 at once).
     pub fn fallback(&self) -> EncodePlan {
         // Square pixels at the source's height, as the upscale has.
-        let width = ((self.media.display_width() / 2.0).round() as u32 * 2).max(2);
+        let width = super::even_width(self.media.display_width());
         let profile = Profile { width, height: (self.media.height & !1).max(2), ..self.profile };
         let plan = EncodePlan { profile, shader: None, backend: Backend::Cpu, ..self.clone() };
         if self.source_copy.is_some() {

@@ -43,8 +43,12 @@ pub fn target_size(display_width: f64, height: u32, scale: u32, max_height: u32)
             "nothing to upscale: source is {display_width:.0}x{height}, target height would be {want}"
         )));
     }
-    let w = ((display_width * want as f64 / height as f64 / 2.0).round() as u32 * 2).max(2);
-    Ok((w, want))
+    Ok((even_width(display_width * want as f64 / height as f64), want))
+}
+
+/// A picture width rounded to the nearest even number of pixels (encoders need even sizes).
+pub(crate) fn even_width(width: f64) -> u32 {
+    ((width / 2.0).round() as u32 * 2).max(2)
 }
 
 /// The frame rates a plan takes: under one frame a second, segments would hold no picture; far
