@@ -47,9 +47,10 @@ public sealed class BrowserPlaybackTests
         using var result = JsonDocument.Parse(stdout.Trim());
         var root = result.RootElement;
         Assert.Equal(JsonValueKind.Null, root.GetProperty("fatal").ValueKind);
-        var switched = root.GetProperty("switchedTo").EnumerateArray().Select(h => h.GetInt32()).ToList();
-        Assert.Contains(360, switched);
-        Assert.Contains(720, switched);
+        // The heights of frames presented, not hls.js's LEVEL_SWITCHED events: on a busy machine
+        // hls.js may never report the first variant as switched to while showing its frames.
+        var shown = root.GetProperty("videoHeights").EnumerateArray().Select(h => h.GetInt32()).ToList();
+        Assert.True(shown.Contains(360) && shown.Contains(720), $"frames shown at heights {string.Join(",", shown)}; hls.js switched to {root.GetProperty("switchedTo")}");
         // Variants that do not fit one SourceBuffer fail to append (codec or init mismatch). hls.js
         // also reports non-fatal housekeeping (aborted loads at a switch, a nudge over a tiny
         // hole), which playback survives.
