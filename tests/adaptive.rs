@@ -244,12 +244,12 @@ fn a_single_request_runs_a_rung_one_segment_ahead_until_a_second_shows_a_viewer(
     // stays (asking again every few seconds, as a player at that point would), so a busy
     // machine's slow encoder is never taken for a viewer gone idle.
     let deadline = Instant::now() + Duration::from_secs(90);
-    let mut asked = Instant::now() - Duration::from_secs(60);
+    let mut asked: Option<Instant> = None;
     while fallback_ready() < 8 {
         assert!(Instant::now() < deadline, "the rung stayed {} segments ahead", fallback_ready());
-        if asked.elapsed() > Duration::from_secs(5) {
+        if asked.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
             assert!(!get(&format!("{base}fallback/1.ts")).is_empty());
-            asked = Instant::now();
+            asked = Some(Instant::now());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
