@@ -2,7 +2,8 @@
 //! SIGTERMs to its ffmpeg (which then flushes a short segment under its final name) at random
 //! points leave the saved file exact, a cancel beats a finalization in progress, a finished file damaged after it was saved is set
 //! aside and made again (never served short), and a full cache disk never puts a truncated
-//! segment in front of a viewer; the job finishes once there is room again.
+//! segment in front of a viewer; the job finishes once there is room again. A rung's segment left
+//! empty on disk is made again, never served empty.
 
 mod common;
 
@@ -194,4 +195,40 @@ fn sigterm_to_ffmpeg_at_random_points_never_puts_a_short_segment_in_the_saved_fi
     assert_same_frames(&src, &saved);
     assert_eq!(decode_errors(&saved), "");
     assert_continuous_audio(&saved, 44_100.0);
+}
+
+#[test]
+fn an_empty_rung_segment_left_on_disk_is_made_again_and_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = matroska_ms(dir.path(), "film.mkv", 30, "160x90");
+    let cfg = Config { cpu_preset: "slow".into(), ..config(dir.path(), 2) };
+    let get = |url: String| {
+        let reply = reqwest::blocking::get(&url).unwrap();
+        assert_eq!(reply.status(), 200, "{url}");
+        reply.bytes().unwrap().to_vec()
+    };
+    let (id, whole) = {
+        let engine = Engine::new(cfg.clone()).unwrap();
+        let st = engine.start(request(&src, Codec::H264)).unwrap();
+        let base = serve_router(&engine, &st.job_id);
+        assert!(!get(format!("{base}fallback/0.ts")).is_empty());
+        (st.job_id, get(format!("{base}fallback/1.ts")))
+    };
+    // The engine stopped while the rung's segment was being written: it is left empty under
+    // its final name (as a crash or a full disk leaves it).
+    let on_disk = cfg.cache_dir.join(&id).join("fallback").join("seg_00001.ts");
+    assert!(on_disk.is_file(), "{}", on_disk.display());
+    std::fs::File::create(&on_disk).unwrap();
+    let engine = Engine::new(cfg).unwrap();
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    assert_eq!(st.job_id, id);
+    assert_ne!(st.state, JobState::Done, "the clip must outlast the first engine");
+    let base = serve_router(&engine, &id);
+    let again = get(format!("{base}fallback/1.ts"));
+    assert!(!again.is_empty(), "an empty segment was served");
+    let (a, b) = (dir.path().join("whole.ts"), dir.path().join("again.ts"));
+    std::fs::write(&a, &whole).unwrap();
+    std::fs::write(&b, &again).unwrap();
+    assert_eq!(frame_count(&b), frame_count(&a), "the segment made again holds its frames");
+    assert_eq!(frame_times(&b), frame_times(&a));
 }
