@@ -78,18 +78,7 @@ impl EngineHandle {
         let mtime_ns =
             meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
         let fixed = planned.plan;
-        let fixed_profile = format!(
-            "{} {}x{} {}bit audio={:?} {:?} seg={}/{} shader={:?}",
-            fixed.profile.codec.name(),
-            fixed.profile.width,
-            fixed.profile.height,
-            fixed.profile.bit_depth,
-            fixed.audio.as_ref().map(|a| a.index),
-            fixed.backend,
-            fixed.timeline.segment_seconds,
-            fixed.timeline.first_seconds,
-            fixed.shader
-        );
+        let fixed_profile = profile_key(&fixed);
         let id_of = |profile: &str| {
             self.job_id(&[
                 input.as_os_str().as_encoded_bytes(),
@@ -124,6 +113,15 @@ impl EngineHandle {
         };
         let container = Container::for_codec(plan.profile.codec);
         let dir = JobDir { path: self.shared.config.cache_dir.join(&id), container };
+        let final_path = self.final_path_for(&plan, &id);
+        let manifest = self.manifest_for(req, &plan, profile, meta.len(), mtime_ns);
+        Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest, confirmation: None })
+    }
+
+    /// Where a job's finished file goes: the source's name, what it was made as and the job's
+    /// id, in the output folder.
+    fn final_path_for(&self, plan: &EncodePlan, id: &str) -> std::path::PathBuf {
+        let container = Container::for_codec(plan.profile.codec);
         let stem = plan.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "video".into());
         let suffix = format!(
             " - Upscaled {}p {} [{}].{}",
@@ -132,12 +130,23 @@ impl EngineHandle {
             &id[..8],
             container.final_ext()
         );
-        let final_path = self.shared.config.final_dir().join(crate::store::fitting_name(&stem, &suffix));
-        let manifest = Manifest {
+        self.shared.config.final_dir().join(crate::store::fitting_name(&stem, &suffix))
+    }
+
+    /// What a restarted engine needs to recognise and resume the job.
+    fn manifest_for(
+        &self,
+        req: &StreamRequest,
+        plan: &EncodePlan,
+        profile: String,
+        source_size: u64,
+        source_mtime_ns: i128,
+    ) -> Manifest {
+        Manifest {
             input: plan.input.clone(),
             request: Some(StreamRequest { start_segment: None, start_seconds: None, media: None, ..req.clone() }),
-            source_size: meta.len(),
-            source_mtime_ns: mtime_ns,
+            source_size,
+            source_mtime_ns,
             profile,
             segment_seconds: plan.timeline.segment_seconds,
             final_path: None,
@@ -149,8 +158,7 @@ impl EngineHandle {
                 .map(|k| (*k).clone()),
             identity: None,
             final_identity: None,
-        };
-        Ok(JobSpec { id, role: Role::Upscaled, plan, dir, final_path, manifest, confirmation: None })
+        }
     }
 
     /// Starts the job for a request, or returns the running, paused or finished one for the
@@ -373,4 +381,20 @@ impl EngineHandle {
         self.job(id)?.cancel();
         Ok(())
     }
+}
+
+/// The encode settings that tell jobs for one source apart (part of the job id).
+fn profile_key(plan: &EncodePlan) -> String {
+    format!(
+        "{} {}x{} {}bit audio={:?} {:?} seg={}/{} shader={:?}",
+        plan.profile.codec.name(),
+        plan.profile.width,
+        plan.profile.height,
+        plan.profile.bit_depth,
+        plan.audio.as_ref().map(|a| a.index),
+        plan.backend,
+        plan.timeline.segment_seconds,
+        plan.timeline.first_seconds,
+        plan.shader
+    )
 }

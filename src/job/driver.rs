@@ -36,6 +36,23 @@ enum RunEnd {
     Yield,
 }
 
+/// One ffmpeg run and what its supervisor keeps of it.
+struct Run {
+    child: process::Child,
+    /// Its first segment.
+    first: u32,
+    /// Its plan, at the preset it runs.
+    plan: EncodePlan,
+    /// It goes back to fill a gap behind the viewer (background work).
+    gap_fill: bool,
+    nice: i32,
+    /// Suspended (SIGSTOP) by the policy.
+    stopped: bool,
+    /// Consecutive checks that found it falling behind its viewer.
+    behind: u32,
+    started: Instant,
+}
+
 impl Job {
     /// Runs the job to its end. Saving the file waits for every one of `checks` (the manifest
     /// written, a description confirmed); the first error among them fails the job instead.
@@ -137,6 +154,22 @@ impl Job {
         }
     }
 
+    /// The span of the next run from `want`: the first missing segment at or after it (a rung's
+    /// only forward of its viewer) up to the next ready one, at most [`MAX_RUN_SEGMENTS`].
+    fn next_run(&self, want: u32) -> Option<(u32, Option<u32>)> {
+        let l = self.live.lock();
+        let first = l.output.segments.next_missing(want).filter(|&k| !self.role.on_demand() || k >= want)?;
+        let count = self.plan.timeline.count();
+        let cap = (first + MAX_RUN_SEGMENTS < count).then_some(first + MAX_RUN_SEGMENTS);
+        let end = match (l.output.segments.next_ready_after(first), cap) {
+            (Some(next), Some(cap)) => Some(next.min(cap)),
+            (next, cap) => next.or(cap),
+        };
+        Some((first, end))
+    }
+
+    /// Runs the encoder until every segment is ready (a rung: until it is cancelled), following
+    /// seeks, idleness and yields between runs, and retrying runs that fail.
     async fn encode_all(&self, want: &mut u32, tools: &Tools, rx: &mut mpsc::UnboundedReceiver<Control>) -> Result<()> {
         if self.state() == JobState::Paused {
             *want = self.wait_for_request(rx).await?;
@@ -148,20 +181,7 @@ impl Job {
         // earlier gaps are background work and yield the CPU to them.
         let mut viewer_from = *want;
         loop {
-            let next = {
-                let l = self.live.lock();
-                // A rung only ever encodes forward from its viewer; gaps behind are nobody's.
-                l.output.segments.next_missing(*want).filter(|&k| !on_demand || k >= *want).map(|first| {
-                    let count = self.plan.timeline.count();
-                    let cap = (first + MAX_RUN_SEGMENTS < count).then_some(first + MAX_RUN_SEGMENTS);
-                    let end = match (l.output.segments.next_ready_after(first), cap) {
-                        (Some(next), Some(cap)) => Some(next.min(cap)),
-                        (next, cap) => next.or(cap),
-                    };
-                    (first, end)
-                })
-            };
-            let (first, end) = match next {
+            let (first, end) = match self.next_run(*want) {
                 Some(run) => run,
                 None if on_demand => {
                     *want = self.wait_for_request(rx).await?;
@@ -187,45 +207,53 @@ impl Job {
                     *want = first;
                     permit = Some(self.acquire_slot(want, tools, rx).await?);
                 }
-                RunEnd::Exited(exit) => {
-                    self.mark_existing(first);
-                    let l = self.live.lock();
-                    let filled =
-                        (first..end.unwrap_or(self.plan.timeline.count())).all(|k| l.output.segments.is_ready(k));
-                    let progressed = l.output.segments.ready_count() > before;
-                    drop(l);
-                    if filled {
-                        *want = end.unwrap_or(if on_demand { self.plan.timeline.count() } else { 0 });
-                        fruitless = 0;
-                        continue;
-                    }
-                    let rejected = self.live.lock().encoder.rejected.take();
-                    let full = if self.dir.is_full(self.room_needed()) { "disk full: " } else { "" };
-                    let reason = match (exit, rejected) {
-                        // The verifier threw a segment out: the run is made again.
-                        (_, Some((k, why))) => format!("{full}segment {k} failed verification: {why}"),
-                        (Exit::Failed(code), None) => {
-                            let tail = self.log_tail(first);
-                            let full = if tail.contains("No space left on device") { "disk full: " } else { full };
-                            format!("{full}ffmpeg failed (exit {code:?}): {tail}")
-                        }
-                        (Exit::Success | Exit::Unknown, None) => {
-                            return Err(Error::bad_input(format!(
-                                "the source ends early: ffmpeg stopped before segment {} of {} (truncated or corrupt file?)",
-                                self.live.lock().output.segments.next_missing(first).unwrap_or(first),
-                                self.plan.timeline.count()
-                            )))
-                        }
-                    };
-                    fruitless = if progressed { 0 } else { fruitless + 1 };
-                    if fruitless >= MAX_FRUITLESS_RUNS {
-                        return Err(Error::ffmpeg(reason));
-                    }
-                    tracing::warn!(job = %self.id, "retrying after {reason}");
-                    *want = first;
-                }
+                RunEnd::Exited(exit) => *want = self.after_exit(exit, (first, end), before, &mut fruitless)?,
             }
         }
+    }
+
+    /// What follows a run that exited by itself: the segment to go on from when it filled its
+    /// span, else its first again (the job's error once runs keep failing without progress).
+    fn after_exit(
+        &self,
+        exit: Exit,
+        (first, end): (u32, Option<u32>),
+        before: u32,
+        fruitless: &mut u32,
+    ) -> Result<u32> {
+        self.mark_existing(first);
+        let count = self.plan.timeline.count();
+        let l = self.live.lock();
+        let filled = (first..end.unwrap_or(count)).all(|k| l.output.segments.is_ready(k));
+        let progressed = l.output.segments.ready_count() > before;
+        drop(l);
+        if filled {
+            *fruitless = 0;
+            return Ok(end.unwrap_or(if self.role.on_demand() { count } else { 0 }));
+        }
+        let rejected = self.live.lock().encoder.rejected.take();
+        let full = if self.dir.is_full(self.room_needed()) { "disk full: " } else { "" };
+        let reason = match (exit, rejected) {
+            // The verifier threw a segment out: the run is made again.
+            (_, Some((k, why))) => format!("{full}segment {k} failed verification: {why}"),
+            (Exit::Failed(code), None) => {
+                let tail = self.log_tail(first);
+                let full = if tail.contains("No space left on device") { "disk full: " } else { full };
+                format!("{full}ffmpeg failed (exit {code:?}): {tail}")
+            }
+            (Exit::Success | Exit::Unknown, None) => {
+                return Err(Error::bad_input(format!(
+                    "the source ends early: ffmpeg stopped before segment {} of {count} (truncated or corrupt file?)",
+                    self.live.lock().output.segments.next_missing(first).unwrap_or(first),
+                )))
+            }
+        };
+        *fruitless = if progressed { 0 } else { *fruitless + 1 };
+        if *fruitless >= MAX_FRUITLESS_RUNS {
+            return Err(Error::ffmpeg(reason));
+        }
+        tracing::warn!(job = %self.id, "retrying after {reason}");
+        Ok(first)
     }
 
     /// Room a run needs to write its next segment: twice the largest segment so far (an init
@@ -287,12 +315,12 @@ impl Job {
         policy::should_restart(&self.live.lock(), &self.plan.timeline, k)
     }
 
-    /// Stops or continues the encoder when [`Job::wants_stop`] changed its mind.
-    fn apply_stop(&self, child: &process::Child, stopped: &mut bool, first: u32) {
-        let stop = policy::wants_stop(&self.live.lock(), &self.plan.timeline, self.role.on_demand(), first);
-        if stop != *stopped {
-            child.suspend(stop);
-            *stopped = stop;
+    /// Stops or continues the encoder when [`policy::wants_stop`] changed its mind.
+    fn apply_stop(&self, run: &mut Run) {
+        let stop = policy::wants_stop(&self.live.lock(), &self.plan.timeline, self.role.on_demand(), run.first);
+        if stop != run.stopped {
+            run.child.suspend(stop);
+            run.stopped = stop;
             self.update(|l| {
                 l.encoder.stopped = stop;
                 if l.encoder.hold || !self.role.on_demand() {
@@ -338,20 +366,12 @@ impl Job {
         }
     }
 
-    async fn run_once(
-        &self,
-        first: u32,
-        end: Option<u32>,
-        tools: &Tools,
-        rx: &mut mpsc::UnboundedReceiver<Control>,
-        gap_fill: bool,
-    ) -> Result<RunEnd> {
+    /// Starts ffmpeg for segments `first..end`: at the priority and preset the policy wants
+    /// now, cut at the source's frames where they are known.
+    async fn start_run(&self, first: u32, end: Option<u32>, tools: &Tools, gap_fill: bool) -> Result<Run> {
         let on_demand = self.role.on_demand();
         self.check_source()?;
-        // Viewers get the CPU first: gap filling, and runs nobody has asked for lately, yield.
-        // A rung always serves a viewer who would otherwise wait.
-        let wanted_nice = || policy::wanted_nice(&self.live.lock(), on_demand, gap_fill, tools.viewer_idle);
-        let mut nice = wanted_nice();
+        let nice = self.wanted_nice(gap_fill, tools.viewer_idle);
         // Faster presets are for keeping up with a viewer; background work keeps the
         // configured quality.
         let step = if nice == 0 && !on_demand { self.live.lock().encoder.speed_step } else { self.plan.speed_step };
@@ -366,15 +386,13 @@ impl Job {
         let log = std::fs::File::create(self.dir.log(first))
             .map_err(|e| Error::io("cannot create", &self.dir.log(first), e))?;
         tracing::info!(job = %self.id, first, ?end, nice, "starting ffmpeg: {}", crate::plan::display_args(&tools.ffmpeg, &args));
-        let mut child = process::Spawn::new(&tools.ffmpeg, &args)
+        let child = process::Spawn::new(&tools.ffmpeg, &args)
             .dir(&self.dir.path)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .nice(nice)
             .spawn()
             .map_err(|e| Error::ffmpeg(format!("cannot start {}: {e}", tools.ffmpeg.display())))?;
-        let (events_tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
-        let _watcher = watch_dir(&self.dir.path, events_tx);
         let run_start = self.plan.timeline.start(first);
         self.update(|l| {
             l.state = JobState::Running;
@@ -387,129 +405,188 @@ impl Job {
             l.encoder.stopped = false;
             l.encoder.rejected = None;
         });
-        let started = Instant::now();
-        let mut stopped = false;
-        let mut behind = 0;
+        Ok(Run { child, first, plan, gap_fill, nice, stopped: false, behind: 0, started: Instant::now() })
+    }
+
+    /// One run from start to end: its progress, its files, the once-a-second policy check,
+    /// its exit and the control messages, in one event loop.
+    async fn run_once(
+        &self,
+        first: u32,
+        end: Option<u32>,
+        tools: &Tools,
+        rx: &mut mpsc::UnboundedReceiver<Control>,
+        gap_fill: bool,
+    ) -> Result<RunEnd> {
+        let mut run = self.start_run(first, end, tools, gap_fill).await?;
+        let (events_tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
+        let _watcher = watch_dir(&self.dir.path, events_tx);
         let mut priority_check = tokio::time::interval(Duration::from_secs(1));
-        let mut lines = child.take_stdout().map(|s| tokio::io::BufReader::new(s).lines());
+        let mut lines = run.child.take_stdout().map(|s| tokio::io::BufReader::new(s).lines());
         let mut parser = ProgressParser::default();
         loop {
-            tokio::select! {
-                line = async { lines.as_mut().expect("guarded").next_line().await }, if lines.is_some() => match line {
-                    Ok(Some(line)) => if let Some(p) = parser.feed(&line) {
-                        self.update(|l| {
-                            l.progress.fps = p.fps;
-                            l.progress.speed = p.speed.unwrap_or(l.progress.speed);
-                            l.progress.speed_avg = if l.progress.speed_avg == 0.0 { l.progress.speed } else { 0.8 * l.progress.speed_avg + 0.2 * l.progress.speed };
-                            if let Some(t) = p.out_time { l.progress.position = run_start + t; }
-                        });
-                    },
-                    _ => lines = None,
-                },
+            let ended = tokio::select! {
+                line = async { lines.as_mut().expect("guarded").next_line().await }, if lines.is_some() => {
+                    match line {
+                        Ok(Some(line)) => self.on_progress(&mut parser, &line, first),
+                        _ => lines = None,
+                    }
+                    None
+                }
                 Some(path) = events.recv() => {
                     self.on_file_event(&path, first);
                     // A rung stops as soon as it is far enough ahead, not at the next check.
-                    if on_demand {
-                        self.apply_stop(&child, &mut stopped, first);
+                    if self.role.on_demand() {
+                        self.apply_stop(&mut run);
                     }
+                    None
                 }
-                _ = priority_check.tick() => {
-                    let want = wanted_nice();
-                    if want != nice {
-                        if child.set_nice(want) {
-                            tracing::info!(job = %self.id, nice = want, "encoder priority changed");
-                            nice = want;
-                            self.update(|l| {
-                                l.encoder.background = want > 0;
-                                if want > 0 { l.encoder.speed_step = 0; }
-                            });
-                        } else if want < nice {
-                            // Raising priority back needs privileges: a new run starts at
-                            // normal priority where the viewer is.
-                            self.end_run(&mut child, first).await;
-                            let k = self.live.lock().viewers.at.unwrap_or(first);
-                            return Ok(RunEnd::Seek(k));
-                        }
-                    }
-                    self.apply_stop(&child, &mut stopped, first);
-                    if on_demand && self.live.lock().idle_for(policy::RUNG_IDLE) {
-                        self.end_run(&mut child, first).await;
-                        return Ok(RunEnd::Idle);
-                    }
-                    // Falling behind a viewer: first a faster preset, from where the run is.
-                    let falling = nice == 0
-                        && !on_demand
-                        && !stopped
-                        && self.verdict_of(&self.live.lock()) == Some(Verdict::FallingBehind);
-                    behind = if falling { behind + 1 } else { 0 };
-                    let lower = self.rungs.iter().find(|r| r.role == Role::Lower && r.state() == JobState::Paused);
-                    match policy::next_adaptation(behind, started.elapsed(), plan.faster().is_some(), lower.is_some()) {
-                        Some(Adaptation::FasterPreset) => {
-                            let faster = plan.faster().expect("checked");
-                            self.end_run(&mut child, first).await;
-                            let mut l = self.live.lock();
-                            let k = l.output.segments.next_missing(first).unwrap_or(first);
-                            let text = format!(
-                                "falling behind the viewer at {:.2}x real time: preset {} -> {} from segment {k}",
-                                l.progress.speed_avg, plan.preset(), faster.preset()
-                            );
-                            self.note(&mut l, text);
-                            l.encoder.speed_step = faster.speed_step;
-                            return Ok(RunEnd::Seek(k));
-                        }
-                        // No faster preset left: the lower target gets ahead of the viewer.
-                        Some(Adaptation::StartLower) => {
-                            let lower = lower.expect("checked");
-                            let mut l = self.live.lock();
-                            let k = l.viewers.at.unwrap_or(first);
-                            let p = &lower.plan.profile;
-                            self.note(&mut l, format!("no faster preset left: the lower target {}x{} starts at segment {k}", p.width, p.height));
-                            lower.prestart(k);
-                            behind = 0;
-                        }
-                        None => {}
-                    }
-                }
-                exit = child.wait() => {
-                    if self.plan.stream_copy {
-                        // The copy's last segment is whole only if ffmpeg ended well.
-                        match exit {
-                            Exit::Success => self.dir.temp_segments().into_iter().for_each(|k| self.dir.complete_copied(k)),
-                            _ => self.dir.remove_partials(false),
-                        }
-                    }
-                    return Ok(RunEnd::Exited(exit));
-                }
+                _ = priority_check.tick() => self.on_tick(&mut run, tools.viewer_idle).await.map(Ok),
+                exit = run.child.wait() => Some(Ok(self.on_exit(exit))),
                 msg = rx.recv() => match msg {
-                    Some(Control::Seek(k)) => if self.should_restart(k) {
-                        tracing::info!(job = %self.id, from = first, to = k, "viewer seeked: restarting the encoder");
-                        self.end_run(&mut child, first).await;
-                        return Ok(RunEnd::Seek(k));
-                    },
-                    Some(Control::Overtaken(k)) => if let Some(to) = self.overtaken_restart(k, first) {
-                        self.end_run(&mut child, first).await;
-                        let mut l = self.live.lock();
-                        self.note(&mut l, format!("the viewer overtook the encoder at segment {k}: restarting it ahead, at {to}"));
-                        return Ok(RunEnd::Seek(to));
-                    },
-                    Some(Control::Hold) => priority_check.reset_immediately(),
-                    Some(Control::Yield) => if nice > 0 || self.far_ahead() {
-                        self.end_run(&mut child, first).await;
-                        let mut l = self.live.lock();
-                        self.note(&mut l, "gave its encoder slot to another job's viewer".to_owned());
-                        return Ok(RunEnd::Yield);
-                    },
-                    Some(Control::Stop(e)) => {
-                        self.end_run(&mut child, first).await;
-                        return Err(e);
+                    Some(Control::Hold) => {
+                        priority_check.reset_immediately();
+                        None
                     }
-                    None => {
-                        self.end_run(&mut child, first).await;
-                        return Err(Error::new(ErrorCode::Cancelled, "cancelled"));
-                    }
+                    msg => self.on_control(&mut run, msg).await,
                 },
+            };
+            if let Some(ended) = ended {
+                return ended;
             }
         }
+    }
+
+    /// The policy's priority for a run now.
+    fn wanted_nice(&self, gap_fill: bool, viewer_idle: Duration) -> i32 {
+        policy::wanted_nice(&self.live.lock(), self.role.on_demand(), gap_fill, viewer_idle)
+    }
+
+    /// A line of ffmpeg's `-progress` output.
+    fn on_progress(&self, parser: &mut ProgressParser, line: &str, first: u32) {
+        let Some(p) = parser.feed(line) else { return };
+        let run_start = self.plan.timeline.start(first);
+        self.update(|l| {
+            l.progress.fps = p.fps;
+            l.progress.speed = p.speed.unwrap_or(l.progress.speed);
+            l.progress.speed_avg = if l.progress.speed_avg == 0.0 {
+                l.progress.speed
+            } else {
+                0.8 * l.progress.speed_avg + 0.2 * l.progress.speed
+            };
+            if let Some(t) = p.out_time {
+                l.progress.position = run_start + t;
+            }
+        });
+    }
+
+    /// The once-a-second check: priority, stopping, a rung's idleness, falling behind.
+    async fn on_tick(&self, run: &mut Run, viewer_idle: Duration) -> Option<RunEnd> {
+        let want = self.wanted_nice(run.gap_fill, viewer_idle);
+        if want != run.nice {
+            if run.child.set_nice(want) {
+                tracing::info!(job = %self.id, nice = want, "encoder priority changed");
+                run.nice = want;
+                self.update(|l| {
+                    l.encoder.background = want > 0;
+                    if want > 0 {
+                        l.encoder.speed_step = 0;
+                    }
+                });
+            } else if want < run.nice {
+                // Raising priority back needs privileges: a new run starts at normal priority
+                // where the viewer is.
+                self.end_run(&mut run.child, run.first).await;
+                return Some(RunEnd::Seek(self.live.lock().viewers.at.unwrap_or(run.first)));
+            }
+        }
+        self.apply_stop(run);
+        if self.role.on_demand() && self.live.lock().idle_for(policy::RUNG_IDLE) {
+            self.end_run(&mut run.child, run.first).await;
+            return Some(RunEnd::Idle);
+        }
+        self.adapt(run).await
+    }
+
+    /// Falling behind a viewer: first a faster preset from where the run is, then, with none
+    /// left, the lower target gets ahead of the viewer.
+    async fn adapt(&self, run: &mut Run) -> Option<RunEnd> {
+        let falling = run.nice == 0
+            && !self.role.on_demand()
+            && !run.stopped
+            && self.verdict_of(&self.live.lock()) == Some(Verdict::FallingBehind);
+        run.behind = if falling { run.behind + 1 } else { 0 };
+        let lower = self.rungs.iter().find(|r| r.role == Role::Lower && r.state() == JobState::Paused);
+        let faster = run.plan.faster();
+        match policy::next_adaptation(run.behind, run.started.elapsed(), faster.is_some(), lower.is_some())? {
+            Adaptation::FasterPreset => {
+                let faster = faster.expect("checked");
+                self.end_run(&mut run.child, run.first).await;
+                let mut l = self.live.lock();
+                let k = l.output.segments.next_missing(run.first).unwrap_or(run.first);
+                let text = format!(
+                    "falling behind the viewer at {:.2}x real time: preset {} -> {} from segment {k}",
+                    l.progress.speed_avg,
+                    run.plan.preset(),
+                    faster.preset()
+                );
+                self.note(&mut l, text);
+                l.encoder.speed_step = faster.speed_step;
+                Some(RunEnd::Seek(k))
+            }
+            Adaptation::StartLower => {
+                let lower = lower.expect("checked");
+                let mut l = self.live.lock();
+                let k = l.viewers.at.unwrap_or(run.first);
+                let p = &lower.plan.profile;
+                self.note(
+                    &mut l,
+                    format!("no faster preset left: the lower target {}x{} starts at segment {k}", p.width, p.height),
+                );
+                lower.prestart(k);
+                run.behind = 0;
+                None
+            }
+        }
+    }
+
+    /// ffmpeg exited by itself.
+    fn on_exit(&self, exit: Exit) -> RunEnd {
+        if self.plan.stream_copy {
+            // The copy's last segment is whole only if ffmpeg ended well.
+            match exit {
+                Exit::Success => self.dir.temp_segments().into_iter().for_each(|k| self.dir.complete_copied(k)),
+                _ => self.dir.remove_partials(false),
+            }
+        }
+        RunEnd::Exited(exit)
+    }
+
+    /// A control message during a run (`None`: the job's handle is gone, a cancel).
+    async fn on_control(&self, run: &mut Run, msg: Option<Control>) -> Option<Result<RunEnd>> {
+        let first = run.first;
+        let (end, note) = match msg {
+            Some(Control::Seek(k)) if self.should_restart(k) => {
+                tracing::info!(job = %self.id, from = first, to = k, "viewer seeked: restarting the encoder");
+                (Ok(RunEnd::Seek(k)), None)
+            }
+            Some(Control::Overtaken(k)) => {
+                let to = self.overtaken_restart(k, first)?;
+                let text = format!("the viewer overtook the encoder at segment {k}: restarting it ahead, at {to}");
+                (Ok(RunEnd::Seek(to)), Some(text))
+            }
+            Some(Control::Yield) if run.nice > 0 || self.far_ahead() => {
+                (Ok(RunEnd::Yield), Some("gave its encoder slot to another job's viewer".to_owned()))
+            }
+            Some(Control::Stop(e)) => (Err(e), None),
+            None => (Err(Error::new(ErrorCode::Cancelled, "cancelled")), None),
+            Some(Control::Seek(_) | Control::Yield | Control::Hold) => return None,
+        };
+        self.end_run(&mut run.child, first).await;
+        if let Some(text) = note {
+            self.note(&mut self.live.lock(), text);
+        }
+        Some(end)
     }
 
     /// Frees an idle rung's segments once its upscaled job is saved; a later request makes them

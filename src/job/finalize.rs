@@ -6,7 +6,7 @@ use super::Job;
 use crate::error::{Error, Result};
 use crate::identity::SourceIdentity;
 use crate::inspect::Inspector;
-use crate::store::Manifest;
+use crate::store::{JobDir, Manifest};
 use crate::timeline::Container;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -130,6 +130,21 @@ impl Job {
     pub(crate) fn set_aside_final(&self) {
         set_aside(&self.final_path);
     }
+}
+
+/// The finished file an earlier engine saved at `final_path`, from the job's manifest: its
+/// pieces' offsets and its record, while it still holds what was saved (a damaged one is set
+/// aside: the job is made again).
+pub(super) fn saved_final(dir: &JobDir, final_path: &Path) -> Option<(Vec<u64>, Option<SourceIdentity>)> {
+    let m = dir.read_manifest()?;
+    if m.final_path.as_deref() != Some(final_path) || !final_path.is_file() || m.final_offsets.is_empty() {
+        return None;
+    }
+    if m.final_identity.as_ref().is_some_and(|r| !r.same_bytes(final_path)) {
+        set_aside(final_path);
+        return None;
+    }
+    Some((m.final_offsets, m.final_identity))
 }
 
 /// Moves a damaged finished file aside, logging why.

@@ -124,20 +124,7 @@ impl Job {
         // Segments on disk are admitted by the driver once verified.
         let segments = SegmentSet::new(timeline.count());
         let sizes = vec![0u32; timeline.count() as usize];
-        let previous = if role == Role::Upscaled { dir.read_manifest() } else { None };
-        let saved = previous
-            .as_ref()
-            .filter(|m| m.final_path.as_deref() == Some(final_path.as_path()) && final_path.is_file())
-            .filter(|m| !m.final_offsets.is_empty());
-        // A finished file is reused only while it holds what was saved.
-        let saved = match saved {
-            Some(m) if m.final_identity.as_ref().is_some_and(|r| !r.same_bytes(&final_path)) => {
-                finalize::set_aside(&final_path);
-                None
-            }
-            other => other,
-        };
-        let finished = saved.map(|m| (m.final_offsets.clone(), m.final_identity.clone()));
+        let finished = if role == Role::Upscaled { finalize::saved_final(&dir, &final_path) } else { None };
         // A rung waits for its first request.
         let paused = paused || role.on_demand();
         let state = match (finished.is_some(), paused) {
@@ -146,6 +133,7 @@ impl Job {
             (false, false) => JobState::Queued,
         };
         let has_init = dir.init().is_file();
+        let mp4 = dir.container == Container::Mp4;
         let (changed, _) = watch::channel(0u64);
         let (control, control_rx) = mpsc::unbounded_channel();
         let preset = plan.preset().to_owned();
@@ -158,7 +146,8 @@ impl Job {
             manifest,
             live: Mutex::new({
                 let mut live = Live::new(state, &timeline, segments, sizes, preset);
-                if let Some((offsets, record)) = finished.clone() {
+                if let Some((offsets, record)) = finished {
+                    live.sizes_from_offsets(&timeline, &offsets, mp4);
                     live.output.final_offsets = offsets;
                     live.output.final_record = record;
                 }
@@ -178,13 +167,6 @@ impl Job {
         }
         for r in &job.rungs {
             let _ = r.parent.set(Arc::downgrade(&job));
-        }
-        {
-            let mut l = job.live.lock();
-            if l.state == JobState::Done {
-                let offsets = l.output.final_offsets.clone();
-                l.sizes_from_offsets(&timeline, &offsets, job.dir.container == Container::Mp4);
-            }
         }
         if state != JobState::Done {
             let mut checks: Vec<_> = confirmation.into_iter().collect();

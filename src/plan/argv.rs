@@ -56,18 +56,7 @@ impl EncodePlan {
         if !self.stream_copy {
             a.extend(self.hw_input_args());
         }
-        let preroll = self.media.seek_preroll();
-        if first > 0 {
-            // Input seek to a segment boundary: with -copyts the new run's timestamps continue
-            // the timeline, so its segments line up with those of earlier runs. An encoder enters
-            // `preroll` earlier, where its decoder finds a keyframe, and the output -ss below
-            // trims it to the boundary. A copy starts at the keyframe at or before the seek point:
-            // the one on the cut.
-            let at = match (self.stream_copy, preroll > 0.0) {
-                (true, _) => t.start_arg(first, CUT_NUDGE),
-                (false, true) => format!("{:.6}", (t.start(first) - preroll).max(0.0)),
-                (false, false) => self.cut_arg(first, frames),
-            };
+        if let Some(at) = self.input_seek(first, frames) {
             push(&mut a, &["-ss", &at]);
         }
         push(&mut a, &["-copyts", "-start_at_zero", "-i"]);
@@ -105,6 +94,32 @@ impl EncodePlan {
             a.extend(self.copy_muxer_args(first, end_k));
             return a;
         }
+        a.extend(self.hls_muxer_args(first));
+        a
+    }
+
+    /// The input seek of a run from segment `first` (none from the start).
+    fn input_seek(&self, first: u32, frames: Option<&[f64]>) -> Option<String> {
+        let t = &self.timeline;
+        let preroll = self.media.seek_preroll();
+        if first == 0 {
+            return None;
+        }
+        // Input seek to a segment boundary: with -copyts the new run's timestamps continue
+        // the timeline, so its segments line up with those of earlier runs. An encoder enters
+        // `preroll` earlier, where its decoder finds a keyframe, and the run's output -ss
+        // trims it to the boundary. A copy starts at the keyframe at or before the seek point:
+        // the one on the cut.
+        Some(match (self.stream_copy, preroll > 0.0) {
+            (true, _) => t.start_arg(first, CUT_NUDGE),
+            (false, true) => format!("{:.6}", (t.start(first) - preroll).max(0.0)),
+            (false, false) => self.cut_arg(first, frames),
+        })
+    }
+
+    /// The HLS muxer of an encoding run from segment `first`, writing the job's file names.
+    fn hls_muxer_args(&self, first: u32) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
         // Keyframes exist only at segment boundaries (the GOP is longer than a segment), so a
         // tiny hls_time cuts at each of them whatever the first frame's time (the muxer counts
         // from it: a first frame 23 ms in put a 1 s interval past the keyframe 998 ms later).
