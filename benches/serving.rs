@@ -95,16 +95,14 @@ fn main() {
     let base = format!("http://{}/", listener.local_addr().unwrap());
     let server = engine.runtime().spawn(async move { axum::serve(listener, app).await });
 
-    // The same router with TCP_NODELAY on accepted sockets (`axum::serve` leaves Nagle on; the
-    // CLI server uses the default), to show what Nagle's delay costs a lone client.
-    use axum::serve::ListenerExt;
+    // The same router behind the CLI's own server (`jellyscale::server::serve`: TCP_NODELAY on
+    // accepted sockets, which `axum::serve` leaves off, and a header-read timeout), to show
+    // what Nagle's delay costs a lone client.
     let app2 = jellyscale::server::router(engine.handle(), id.clone());
     let listener2 = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base2 = format!("http://{}/", listener2.local_addr().unwrap());
-    let listener2 = listener2.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server2 = engine.runtime().spawn(async move { axum::serve(listener2, app2).await });
+    let head = jellyscale::server::HEAD_TIMEOUT;
+    let server2 = engine.runtime().spawn(jellyscale::server::serve(listener2, app2, head, std::future::pending()));
 
     let playlist = reqwest::blocking::get(format!("{base}main.m3u8")).unwrap().text().unwrap();
     let segments: Vec<String> =
@@ -123,8 +121,8 @@ fn main() {
         ("segments, 50 clients", &base, segments.clone(), 50),
         ("main.m3u8, 1 client", &base, vec!["main.m3u8".to_owned()], 1),
         ("main.m3u8, 50 clients", &base, vec!["main.m3u8".to_owned()], 50),
-        ("segments, 1 client, TCP_NODELAY", &base2, segments.clone(), 1),
-        ("segments, 50 clients, TCP_NODELAY", &base2, segments.clone(), 50),
+        ("segments, 1 client, CLI server", &base2, segments.clone(), 1),
+        ("segments, 50 clients, CLI server", &base2, segments.clone(), 50),
     ];
     for (label, base, names, clients) in rows {
         let (n, bytes, wall, lat, errors) = round(base, &names, clients);

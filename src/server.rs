@@ -17,6 +17,50 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 /// How long a segment request may wait for the encoder.
 pub const SEGMENT_WAIT: Duration = Duration::from_secs(60);
 
+/// How long a connection may take to send a request's head, and sit idle between requests
+/// (players ask every few seconds; one that pauses longer opens a new connection).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Serves `app` on `listener` until `shutdown` resolves: HTTP/1.1 with TCP_NODELAY, and
+/// every connection closed once it spends `head_timeout` sending a request's head or idle
+/// between requests (a request being answered, a segment being waited for, is not idle).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    head_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors and the like: the next accept may work.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        // Segments go out in many small writes: without TCP_NODELAY, Nagle's algorithm held
+        // each response back ~60 ms (measured in benches/serving.rs).
+        let _ = tcp.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(head_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+    }
+}
+
 #[derive(Clone)]
 struct AppState {
     engine: EngineHandle,

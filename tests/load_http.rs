@@ -109,7 +109,8 @@ fn fifty_clients_read_four_encoding_jobs_fairly() {
     }
     let listener = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = engine.runtime().spawn(async move { axum::serve(listener, app).await });
+    let head = jellyscale::server::HEAD_TIMEOUT;
+    let server = engine.runtime().spawn(jellyscale::server::serve(listener, app, head, std::future::pending()));
 
     let began = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)

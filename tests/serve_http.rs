@@ -244,3 +244,79 @@ fn serve_answers_cors_as_configured_and_warns_when_it_listens_beyond_loopback() 
     serve.wait().unwrap();
     assert!(warned, "a warning for 0.0.0.0");
 }
+
+/// Reads what the server sends until it closes the connection; `None` when it is still open
+/// after `within`.
+fn closed_within(conn: &mut std::net::TcpStream, within: Duration) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        conn.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
+        match conn.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(got),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn connections_that_never_finish_a_request_or_sit_idle_are_closed_and_a_long_wait_is_not_idle() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::media::matroska_ms(dir.path(), "film.mkv", 10, "160x90");
+    // Every encoding run starts 3 s late: a segment request waits longer than the timeout.
+    let slow = wrapped_tool(dir.path(), "ffmpeg", "case \"$*\" in *hls_time*) sleep 3;; esac");
+    let real_ffprobe = which::which("ffprobe").unwrap();
+    let cfg = jellyscale::Config { ffmpeg_path: Some(slow), ffprobe_path: Some(real_ffprobe), ..config(dir.path(), 2) };
+    let engine = jellyscale::Engine::new(cfg).unwrap();
+    let st = engine.start(request(&src, jellyscale::Codec::H264)).unwrap();
+    let app = jellyscale::server::router(engine.handle(), st.job_id.clone());
+    let listener = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let head = Duration::from_secs(1);
+    engine.runtime().spawn(jellyscale::server::serve(listener, app, head, std::future::pending()));
+
+    // A request that waits for the encoder (3 s and more) is answered, not cut at 1 s.
+    let waited = Instant::now();
+    let mut asking = TcpStream::connect(addr).unwrap();
+    asking.write_all(b"GET /0.ts HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    // Connections that never finish a request: silent, a partial head, a head trickled slowly.
+    let mut held: Vec<TcpStream> = (0..60).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    for c in held.iter_mut().skip(30) {
+        c.write_all(b"GET /master.m3u8 HTTP/1.1\r\nHost: t\r\n").unwrap();
+    }
+    let trickle = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(addr).unwrap();
+        let began = Instant::now();
+        for byte in b"GET /master.m3u8 HTTP/1.1\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a')) {
+            if c.write_all(&[*byte]).is_err() || began.elapsed() > Duration::from_secs(30) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        began.elapsed()
+    });
+    let answer = closed_within(&mut asking, Duration::from_secs(120)).expect("the answer never ended");
+    let text = String::from_utf8_lossy(&answer[..answer.len().min(64)]).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(waited.elapsed() > 2 * head, "the segment came too soon to show a long wait: {:?}", waited.elapsed());
+    // By now (seconds after they opened) every unfinished connection is closed.
+    for (i, c) in held.iter_mut().enumerate() {
+        assert!(closed_within(c, Duration::from_secs(20)).is_some(), "connection {i} is still open");
+    }
+    let trickled = trickle.join().unwrap();
+    assert!(trickled < Duration::from_secs(20), "a trickled head kept its connection {trickled:?}");
+    // A keep-alive connection idle after a whole request is closed too.
+    let mut idle = TcpStream::connect(addr).unwrap();
+    idle.write_all(b"GET /master.m3u8 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let since = Instant::now();
+    let reply = closed_within(&mut idle, Duration::from_secs(20)).expect("an idle keep-alive connection stayed open");
+    assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200"));
+    assert!(since.elapsed() >= head, "closed before it was idle for the timeout");
+}

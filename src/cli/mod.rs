@@ -271,20 +271,13 @@ fn serve(engine: &Engine, request: StreamRequest, listen: &str, allow_origin: &s
                 None => tell!("job ended: {:?} {}", done.state, done.error.map(|e| e.message).unwrap_or_default()),
             }
         });
-        // Segments go out in many small writes: without TCP_NODELAY, Nagle's algorithm held
-        // each response back ~60 ms (measured in benches/serving.rs).
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-                tell!("stopping");
-            })
-            .await;
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+            tell!("stopping");
+        };
+        jellyscale::server::serve(listener, app, jellyscale::server::HEAD_TIMEOUT, stop).await;
         reporter.abort();
-        result.map_err(|e| Error::new(jellyscale::ErrorCode::Io, format!("server: {e}")))
+        Ok(())
     })
 }
 

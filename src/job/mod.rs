@@ -499,7 +499,10 @@ impl Job {
     /// Where segment `k` is, if it is ready now.
     fn ready_segment(&self, l: &Live, k: u32) -> Option<SegmentInfo> {
         let duration = self.plan.timeline.duration_of(k);
-        if l.state == JobState::Done {
+        // From the moment the finished file is in place (its offsets recorded, then the
+        // segments freed), not from `Done` a moment later: between the two a segment request
+        // found neither.
+        if !l.output.final_offsets.is_empty() {
             let o = &l.output.final_offsets;
             let skip = usize::from(self.dir.container == Container::Mp4);
             let slice = |i: usize| FileSlice { path: self.final_path.clone(), offset: o[i], length: o[i + 1] - o[i] };

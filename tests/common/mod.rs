@@ -75,7 +75,8 @@ pub fn serve_router(engine: &Engine, id: &str) -> String {
     let app = jellyscale::server::router(engine.handle(), id.to_owned());
     let listener = engine.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
-    engine.runtime().spawn(async move { axum::serve(listener, app).await });
+    let head = jellyscale::server::HEAD_TIMEOUT;
+    engine.runtime().spawn(jellyscale::server::serve(listener, app, head, std::future::pending()));
     format!("http://{addr}/")
 }
 
@@ -134,9 +135,14 @@ pub fn config(dir: &Path, segment_seconds: u32) -> Config {
 /// A shell script in `dir` that runs `before`, then the real ffprobe with its arguments: a
 /// config's `ffprobe_path` that can be slowed down or watched.
 pub fn wrapped_ffprobe(dir: &Path, before: &str) -> PathBuf {
+    wrapped_tool(dir, "ffprobe", before)
+}
+
+/// [`wrapped_ffprobe`] for any tool on the PATH (`ffmpeg`).
+pub fn wrapped_tool(dir: &Path, tool: &str, before: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let script = dir.join("wrapped-ffprobe");
-    let real = which::which("ffprobe").expect("ffprobe is installed with ffmpeg");
+    let script = dir.join(format!("wrapped-{tool}"));
+    let real = which::which(tool).unwrap_or_else(|_| panic!("{tool} is installed"));
     std::fs::write(&script, format!("#!/bin/sh\n{before}\nexec '{}' \"$@\"\n", real.display())).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
