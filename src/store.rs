@@ -40,7 +40,7 @@ pub(crate) fn fitting_name(stem: &str, suffix: &str) -> String {
 pub(crate) fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
     use std::os::unix::fs::OpenOptionsExt;
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{:016x}.partial", rand::random::<u64>()));
+    let tmp = dir.join(temp_name(&name, rand::random::<u64>()));
     debug_assert_eq!(tmp.file_name().map(|n| n.len()), Some(name.len() + TEMP_EXTRA));
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -237,6 +237,60 @@ pub(crate) fn stored(cache_dir: &Path, final_dir: &Path) -> Vec<Stored> {
     out
 }
 
+/// The job folders in `cache_dir` made from `input` as it no longer is (its size or time
+/// differ from `size` and `mtime_ns`, the file's now), with their finished files: a changed
+/// source gets a new job, so nothing can ask for these again. A source that is missing (a
+/// share not mounted) supersedes nothing: this is asked with the file as it is now.
+pub(crate) fn superseded(cache_dir: &Path, input: &Path, size: u64, mtime_ns: i128) -> Vec<(PathBuf, Option<PathBuf>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(cache_dir).into_iter().flatten().flatten() {
+        if e.file_name().len() != 32 || !e.metadata().is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        let dir = JobDir { path: e.path(), container: Container::Ts };
+        let Some(m) = dir.read_manifest() else { continue };
+        if m.input == input && (m.source_size, m.source_mtime_ns) != (size, mtime_ns) {
+            out.push((dir.path, m.final_path));
+        }
+    }
+    out
+}
+
+/// [`tempfile_in`]'s name for a temp file of `target` (a file name).
+fn temp_name(target: &str, random: u64) -> String {
+    format!(".{target}.{random:016x}.partial")
+}
+
+/// The file name a [`temp_name`] stands for.
+fn temp_target(name: &str) -> Option<&str> {
+    let (target, random) = name.strip_prefix('.')?.strip_suffix(".partial")?.rsplit_once('.')?;
+    (random.len() == 16 && random.bytes().all(|b| b.is_ascii_hexdigit()) && !target.is_empty()).then_some(target)
+}
+
+/// A temp file not written for this long is no live save's.
+pub(crate) const DEAD_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes the temp files that saving a finished file left in `dir` when it was killed before
+/// its rename (the engine's process ended mid-way): every one for `target`, whose job is the
+/// only writer, and any other not written for `stale` (a live one is written to all along).
+/// Returns how many went.
+pub(crate) fn remove_dead_temps(dir: &Path, target: Option<&Path>, stale: std::time::Duration) -> usize {
+    let own = target.and_then(|t| t.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let mut removed = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(of) = temp_target(&name).filter(|_| e.file_type().is_ok_and(|t| t.is_file())) else { continue };
+        let mine = own.as_deref() == Some(of);
+        let idle =
+            e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|d| d > stale);
+        if (mine || idle) && std::fs::remove_file(e.path()).is_ok() {
+            tracing::info!(path = %e.path().display(), "removed what a killed save left");
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Deletes a stored entry (a folder with everything in it).
 pub(crate) fn delete(entry: &Stored) -> Result<()> {
     let result =
@@ -409,6 +463,23 @@ impl JobDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_names_stand_for_their_target_and_nothing_else_is_one() {
+        let name = temp_name("Film - Upscaled 1080p h264 [abcd1234].ts", 0xfeed);
+        assert_eq!(name, ".Film - Upscaled 1080p h264 [abcd1234].ts.000000000000feed.partial");
+        assert_eq!(temp_target(&name), Some("Film - Upscaled 1080p h264 [abcd1234].ts"));
+        for other in [
+            "notes.partial",
+            ".a.partial",
+            ".a.0123.partial",
+            ".a.0123456789abcdeg.partial",
+            "..0123456789abcdef.partial",
+            "a.0123456789abcdef.partial",
+        ] {
+            assert_eq!(temp_target(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn segment_names_round_trip_and_temp_names_are_not_segments() {

@@ -1,5 +1,7 @@
 //! Cleanup by age and size: finished files and job folders go oldest first, jobs at work stay,
-//! and a deleted job is forgotten (its id is no longer found).
+//! and a deleted job is forgotten (its id is no longer found). Litter goes by itself: what a
+//! killed save left in the output folder, and the finished file and folder of a source that
+//! changed since (touched, or replaced by a media manager).
 
 mod common;
 
@@ -57,4 +59,74 @@ fn cleanup_deletes_old_finished_jobs_and_keeps_the_ones_at_work() {
     assert_eq!(engine.status(&old).unwrap_err().code, ErrorCode::NotFound, "a deleted job is forgotten");
     assert_ne!(engine.status(&busy).unwrap().state, JobState::Cancelled);
     engine.cancel(&busy).unwrap();
+}
+
+#[test]
+fn what_a_killed_save_left_goes_when_the_engine_starts_or_the_job_saves_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::media::matroska_ms(dir.path(), "film.mkv", 4, "160x90");
+    let cfg = config(dir.path(), 2);
+    let out = cfg.output_dir.clone().unwrap();
+    let final_name = {
+        let engine = Engine::new(cfg.clone()).unwrap();
+        let st = engine.start(request(&src, Codec::H264)).unwrap();
+        let done = run_to_end(&engine, &st.job_id);
+        assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+        let path = done.final_path.unwrap();
+        std::fs::remove_file(&path).unwrap();
+        path.file_name().unwrap().to_string_lossy().into_owned()
+    };
+    // Saves killed before their rename: this job's, another's long dead, another's going on.
+    let own = out.join(format!(".{final_name}.00112233aabbccdd.partial"));
+    let dead = out.join(".Other - Upscaled 720p h264 [0badf00d].ts.ffeeddccbbaa9988.partial");
+    let live = out.join(".Third - Upscaled 720p h264 [12345678].ts.0123456789abcdef.partial");
+    let theirs = out.join("notes.partial");
+    for f in [&own, &dead, &live, &theirs] {
+        std::fs::write(f, b"half a file").unwrap();
+    }
+    age(&dead, 1);
+    let engine = Engine::new(cfg).unwrap();
+    assert!(!dead.exists(), "a temp file nobody wrote for a day stays");
+    assert!(live.exists() && theirs.exists(), "a live save's temp file or someone else's file went");
+    // The job saves again (its file was lost): its own leftover goes.
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    let done = run_to_end(&engine, &st.job_id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    assert!(!own.exists(), "the job's own leftover stays beside its saved file");
+    assert!(live.exists() && theirs.exists());
+}
+
+#[test]
+fn a_touched_or_replaced_source_leaves_no_superseded_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::media::matroska_ms(dir.path(), "film.mkv", 4, "160x90");
+    let other = common::media::matroska_ms(dir.path(), "other.mkv", 4, "160x90");
+    let cfg = config(dir.path(), 2);
+    let engine = Engine::new(cfg.clone()).unwrap();
+    let finish = |input: &Path| {
+        let st = engine.start(request(input, Codec::H264)).unwrap();
+        let done = run_to_end(&engine, &st.job_id);
+        assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+        (st.job_id, done.final_path.unwrap())
+    };
+    let (first_id, first) = finish(&src);
+    let (other_id, other_file) = finish(&other);
+    // Touched (a tag editor, a re-mux in place): a new job; the old file can never be asked for.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::open(&src).unwrap().set_modified(later).unwrap();
+    let (second_id, second) = finish(&src);
+    assert_ne!(second_id, first_id);
+    assert!(!first.exists(), "the superseded file {} stayed", first.display());
+    assert!(!cfg.cache_dir.join(&first_id).exists(), "the superseded job folder stayed");
+    assert_eq!(engine.status(&first_id).unwrap_err().code, ErrorCode::NotFound, "the superseded job is forgotten");
+    // Replaced by a media manager (a new file renamed over it).
+    let upgrade = common::media::matroska_ms(dir.path(), "upgrade.mkv", 5, "160x90");
+    std::fs::rename(&upgrade, &src).unwrap();
+    let (_, third) = finish(&src);
+    assert!(!second.exists(), "the file of the replaced source stayed");
+    assert!(third.exists());
+    // Another source's file is its own.
+    assert!(other_file.exists() && cfg.cache_dir.join(&other_id).exists());
+    // The sweep took nothing of the new job's.
+    assert_same_frames(&src, &third);
 }

@@ -73,6 +73,8 @@ impl Engine {
         }
         let lock = store::lock_cache(&config.cache_dir)?;
         let salt = store::load_salt(&config.cache_dir)?;
+        // An engine killed while saving a file left its temp file beside the final names.
+        store::remove_dead_temps(&config.final_dir(), None, store::DEAD_TEMP_AGE);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("jellyscale")

@@ -175,6 +175,9 @@ impl EngineHandle {
         }
         // Disk work before the registry lock: the folder may already be there; the source's
         // identity is what every run checks the file against.
+        if !spec.dir.path.is_dir() {
+            self.remove_superseded(&spec.plan.input, spec.manifest.source_size, spec.manifest.source_mtime_ns);
+        }
         std::fs::create_dir_all(&spec.dir.path)
             .map_err(|e| Error::io("cannot create job folder", &spec.dir.path, e))?;
         spec.manifest.identity = Some(
@@ -359,21 +362,47 @@ impl EngineHandle {
         for entry in chosen {
             store::delete(&entry)?;
             tracing::info!(path = %entry.path.display(), bytes = entry.bytes, "cleanup deleted");
-            let mut jobs = self.shared.jobs.lock();
-            let gone: Vec<String> = jobs
-                .values()
-                .filter(|j| c.cache_dir.join(j.id()) == entry.path || j.final_path() == entry.path)
-                .flat_map(|j| std::iter::once(j.id().to_owned()).chain(j.rungs().iter().map(|r| r.id().to_owned())))
-                .collect();
-            for id in gone {
-                if let Some(j) = jobs.remove(&id) {
-                    j.cancel();
-                }
-            }
+            self.forget_stored(&entry.path);
             done.freed_bytes += entry.bytes;
             done.deleted.push(entry.path);
         }
         Ok(done)
+    }
+
+    /// Cancels and unregisters the jobs (with their rungs) whose folder or finished file was
+    /// `path`, just deleted.
+    fn forget_stored(&self, path: &std::path::Path) {
+        let c = &self.shared.config;
+        let mut jobs = self.shared.jobs.lock();
+        let gone: Vec<String> = jobs
+            .values()
+            .filter(|j| c.cache_dir.join(j.id()) == path || j.final_path() == path)
+            .flat_map(|j| std::iter::once(j.id().to_owned()).chain(j.rungs().iter().map(|r| r.id().to_owned())))
+            .collect();
+        for id in gone {
+            if let Some(j) = jobs.remove(&id) {
+                j.cancel();
+            }
+        }
+    }
+
+    /// Deletes the jobs made from `input` as it was before it changed (now `size` bytes,
+    /// modified at `mtime_ns`): their finished files and folders. A touched or replaced source
+    /// gets a new job, so nothing can ask for them again.
+    fn remove_superseded(&self, input: &std::path::Path, size: u64, mtime_ns: i128) {
+        let final_dir = self.shared.config.final_dir();
+        for (dir, finished) in store::superseded(&self.shared.config.cache_dir, input, size, mtime_ns) {
+            // Only a file the engine saved in its output folder, never one elsewhere.
+            self.forget_stored(&dir);
+            if let Some(file) = finished.filter(|f| f.parent() == Some(final_dir.as_path())) {
+                if std::fs::remove_file(&file).is_ok() {
+                    tracing::info!(path = %file.display(), "removed the finished file of a source that changed since");
+                }
+            }
+            if std::fs::remove_dir_all(&dir).is_ok() {
+                tracing::info!(path = %dir.display(), "removed the job folder of a source that changed since");
+            }
+        }
     }
 
     /// Cancels a job: its ffmpeg is killed, no finished file appears, segments stay for reuse.

@@ -28,6 +28,7 @@ impl Job {
     pub(super) fn assemble(&self, frames: &[f64]) -> Result<Assembled> {
         let dir = self.final_path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+        crate::store::remove_dead_temps(dir, Some(&self.final_path), crate::store::DEAD_TEMP_AGE);
         let (tmp, mut out) = crate::store::tempfile_in(dir, &self.final_path)?;
         let mut pieces: Vec<PathBuf> = Vec::new();
         if self.dir.container == Container::Mp4 {
