@@ -165,7 +165,8 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StreamRequest {
-    /// Source file path.
+    /// Source file path (a JSON string, or its bytes when it is not UTF-8).
+    #[serde(with = "crate::os_path")]
     pub input: PathBuf,
     /// Output codec.
     #[serde(default)]

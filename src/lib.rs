@@ -14,6 +14,7 @@ pub mod identity;
 pub mod inspect;
 pub mod job;
 pub mod keyframes;
+pub(crate) mod os_path;
 pub mod plan;
 pub(crate) mod playlist;
 pub mod probe;

@@ -23,24 +23,33 @@ const NAME_MAX: usize = 255;
 /// What [`tempfile_in`]'s name adds to its target's: `.`, `.`, 16 hex digits, `.partial`.
 const TEMP_EXTRA: usize = 26;
 
-/// A file name of `stem` followed by `suffix`, the stem shortened on a character boundary so
-/// that the name and its temp name both fit the file system (a 232-byte title failed with
-/// `File name too long` after the whole encode).
-pub(crate) fn fitting_name(stem: &str, suffix: &str) -> String {
+/// A file name of `stem` followed by `suffix`, the stem shortened (on a character boundary
+/// when it is UTF-8; its bytes are kept as they are when not) so that the name and its temp
+/// name both fit the file system (a 232-byte title failed with `File name too long` after the
+/// whole encode).
+pub(crate) fn fitting_name(stem: &std::ffi::OsStr, suffix: &str) -> std::ffi::OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     let room = NAME_MAX - TEMP_EXTRA - suffix.len().min(NAME_MAX - TEMP_EXTRA);
-    let mut end = stem.len().min(room);
-    while !stem.is_char_boundary(end) {
-        end -= 1;
+    let bytes = stem.as_bytes();
+    let mut end = bytes.len().min(room);
+    if let Some(text) = stem.to_str() {
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
     }
-    format!("{}{suffix}", stem[..end].trim_end())
+    let kept = &bytes[..end];
+    let kept = &kept[..kept.len() - kept.iter().rev().take_while(|b| b.is_ascii_whitespace()).count()];
+    let mut name = kept.to_vec();
+    name.extend_from_slice(suffix.as_bytes());
+    std::ffi::OsString::from_vec(name)
 }
 
 /// A new temp file beside `target`: a random name, created exclusively (never an existing file
 /// or a planted link), readable by this user only.
 pub(crate) fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
     use std::os::unix::fs::OpenOptionsExt;
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(temp_name(&name, rand::random::<u64>()));
+    let name = target.file_name().unwrap_or_default();
+    let tmp = dir.join(temp_name(name, rand::random::<u64>()));
     debug_assert_eq!(tmp.file_name().map(|n| n.len()), Some(name.len() + TEMP_EXTRA));
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -257,14 +266,20 @@ pub(crate) fn superseded(cache_dir: &Path, input: &Path, size: u64, mtime_ns: i1
 }
 
 /// [`tempfile_in`]'s name for a temp file of `target` (a file name).
-fn temp_name(target: &str, random: u64) -> String {
-    format!(".{target}.{random:016x}.partial")
+fn temp_name(target: &std::ffi::OsStr, random: u64) -> std::ffi::OsString {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(target);
+    name.push(format!(".{random:016x}.partial"));
+    name
 }
 
 /// The file name a [`temp_name`] stands for.
-fn temp_target(name: &str) -> Option<&str> {
-    let (target, random) = name.strip_prefix('.')?.strip_suffix(".partial")?.rsplit_once('.')?;
-    (random.len() == 16 && random.bytes().all(|b| b.is_ascii_hexdigit()) && !target.is_empty()).then_some(target)
+fn temp_target(name: &std::ffi::OsStr) -> Option<&std::ffi::OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    let rest = name.as_bytes().strip_prefix(b".")?.strip_suffix(b".partial")?;
+    let (target, random) = rest.split_at(rest.len().checked_sub(17)?);
+    let random_ok = random[0] == b'.' && random[1..].iter().all(u8::is_ascii_hexdigit);
+    (random_ok && !target.is_empty()).then(|| std::ffi::OsStr::from_bytes(target))
 }
 
 /// A temp file not written for this long is no live save's.
@@ -275,12 +290,12 @@ pub(crate) const DEAD_TEMP_AGE: std::time::Duration = std::time::Duration::from_
 /// only writer, and any other not written for `stale` (a live one is written to all along).
 /// Returns how many went.
 pub(crate) fn remove_dead_temps(dir: &Path, target: Option<&Path>, stale: std::time::Duration) -> usize {
-    let own = target.and_then(|t| t.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let own = target.and_then(|t| t.file_name());
     let mut removed = 0;
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
+        let name = e.file_name();
         let Some(of) = temp_target(&name).filter(|_| e.file_type().is_ok_and(|t| t.is_file())) else { continue };
-        let mine = own.as_deref() == Some(of);
+        let mine = own == Some(of);
         let idle =
             e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|d| d > stale);
         if (mine || idle) && std::fs::remove_file(e.path()).is_ok() {
@@ -302,6 +317,7 @@ pub(crate) fn delete(entry: &Stored) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Manifest {
     /// Source path.
+    #[serde(with = "crate::os_path")]
     pub input: PathBuf,
     /// The request that made the job, so it can be planned again after a restart.
     #[serde(default)]
@@ -315,6 +331,7 @@ pub(crate) struct Manifest {
     /// Segment length the segments on disk were made with.
     pub segment_seconds: u32,
     /// Where the finished file is, once it is.
+    #[serde(with = "crate::os_path::option", default)]
     pub final_path: Option<PathBuf>,
     /// Byte offset of each segment inside the finished file (and the init section first for
     /// fMP4), so a finished job keeps serving the same playlist from that one file.
@@ -466,9 +483,14 @@ mod tests {
 
     #[test]
     fn temp_names_stand_for_their_target_and_nothing_else_is_one() {
-        let name = temp_name("Film - Upscaled 1080p h264 [abcd1234].ts", 0xfeed);
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let target = OsStr::new("Film - Upscaled 1080p h264 [abcd1234].ts");
+        let name = temp_name(target, 0xfeed);
         assert_eq!(name, ".Film - Upscaled 1080p h264 [abcd1234].ts.000000000000feed.partial");
-        assert_eq!(temp_target(&name), Some("Film - Upscaled 1080p h264 [abcd1234].ts"));
+        assert_eq!(temp_target(&name), Some(target));
+        let latin1 = OsStr::from_bytes(b"caf\xe9 - Upscaled 720p h264 [abcd1234].ts");
+        assert_eq!(temp_target(&temp_name(latin1, 7)), Some(latin1));
         for other in [
             "notes.partial",
             ".a.partial",
@@ -477,7 +499,7 @@ mod tests {
             "..0123456789abcdef.partial",
             "a.0123456789abcdef.partial",
         ] {
-            assert_eq!(temp_target(other), None, "{other}");
+            assert_eq!(temp_target(OsStr::new(other)), None, "{other}");
         }
     }
 
@@ -509,14 +531,18 @@ mod tests {
     #[test]
     fn long_names_are_shortened_on_a_character_boundary_to_fit_with_their_temp_name() {
         let suffix = " - Upscaled 2160p hevc [0123abcd].mp4";
-        assert_eq!(fitting_name("Film (1999)", suffix), format!("Film (1999){suffix}"));
+        let fit = |stem: &str| fitting_name(stem.as_ref(), suffix).into_string().unwrap();
+        assert_eq!(fit("Film (1999)"), format!("Film (1999){suffix}"));
         let cjk = "長".repeat(71);
-        let name = fitting_name(&cjk, suffix);
+        let name = fit(&cjk);
         assert_eq!(name.len(), 3 * 64 + suffix.len(), "{name}");
         assert!(name.len() + TEMP_EXTRA <= NAME_MAX && name.ends_with(suffix));
-        assert_eq!(fitting_name(&"a".repeat(232), suffix).len(), NAME_MAX - TEMP_EXTRA);
+        assert_eq!(fit(&"a".repeat(232)).len(), NAME_MAX - TEMP_EXTRA);
+        use std::os::unix::ffi::OsStrExt;
+        let latin1 = fitting_name(std::ffi::OsStr::from_bytes(b"Caf\xe9 "), suffix);
+        assert_eq!(latin1.as_bytes(), [&b"Caf\xe9"[..], suffix.as_bytes()].concat(), "its bytes kept");
         let dir = tempfile::tempdir().unwrap();
-        let long = dir.path().join(fitting_name(&cjk, suffix));
+        let long = dir.path().join(fitting_name(cjk.as_ref(), suffix));
         let (tmp, _) = tempfile_in(dir.path(), &long).unwrap();
         std::fs::rename(&tmp, &long).expect("the temp name and the name both fit");
     }

@@ -92,3 +92,32 @@ fn plan_with_copy_fallback_forces_keyframes_onto_the_sources() {
     let fixed = plan(&[]);
     assert!(fixed.contains("-force_key_frames 1,3,5,7 "), "fixed timeline without the flag: {fixed}");
 }
+
+#[test]
+fn a_source_whose_name_is_not_utf8_is_upscaled_and_its_file_found_again() {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let dir = tempfile::tempdir().unwrap();
+    let made = common::media::matroska_ms(dir.path(), "made.mkv", 3, "160x90");
+    // A Latin-1 name, as old libraries hold them: "Café.mkv" with é as the byte 0xE9.
+    let src = dir.path().join(std::ffi::OsString::from_vec(b"Caf\xe9.mkv".to_vec()));
+    std::fs::rename(&made, &src).unwrap();
+    let cache = dir.path().join("c");
+    let upscale = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
+            .args(["upscale", "--backend", "cpu", "--cache-dir"])
+            .arg(&cache)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let line = out.stdout.strip_suffix(b"\n").unwrap().to_vec();
+        std::path::PathBuf::from(std::ffi::OsString::from_vec(line))
+    };
+    let saved = upscale();
+    assert!(saved.file_name().unwrap().as_bytes().starts_with(b"Caf\xe9 - Upscaled "), "{}", saved.display());
+    assert_same_frames(&src, &saved);
+    // A second run finds the job by its manifest, which kept the name's bytes.
+    let modified = std::fs::metadata(&saved).unwrap().modified().unwrap();
+    assert_eq!(upscale(), saved);
+    assert_eq!(std::fs::metadata(&saved).unwrap().modified().unwrap(), modified, "made again instead of reused");
+}

@@ -187,7 +187,12 @@ fn execute(command: Command) -> Result<(), Error> {
             let status = engine.start(opts.request(input))?;
             let job = engine.job(&status.job_id)?;
             let done = watch::follow(&engine, &job, json)?;
-            say!("{}", done.display());
+            // The path's own bytes, so a script can open it whatever its name's encoding.
+            use std::io::Write as _;
+            use std::os::unix::ffi::OsStrExt;
+            let mut line = done.as_os_str().as_bytes().to_vec();
+            line.push(b'\n');
+            let _ = std::io::stdout().write_all(&line);
             Ok(())
         }
         Command::Serve { input, listen, allow_origin, opts } => {

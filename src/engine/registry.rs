@@ -122,7 +122,7 @@ impl EngineHandle {
     /// id, in the output folder.
     fn final_path_for(&self, plan: &EncodePlan, id: &str) -> std::path::PathBuf {
         let container = Container::for_codec(plan.profile.codec);
-        let stem = plan.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "video".into());
+        let stem = plan.input.file_stem().unwrap_or("video".as_ref());
         let suffix = format!(
             " - Upscaled {}p {} [{}].{}",
             plan.profile.height,
@@ -130,7 +130,7 @@ impl EngineHandle {
             &id[..8],
             container.final_ext()
         );
-        self.shared.config.final_dir().join(crate::store::fitting_name(&stem, &suffix))
+        self.shared.config.final_dir().join(crate::store::fitting_name(stem, &suffix))
     }
 
     /// What a restarted engine needs to recognise and resume the job.

@@ -90,6 +90,7 @@ pub struct RungInfo {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileSlice {
     /// The file.
+    #[serde(serialize_with = "crate::os_path::lossy")]
     pub path: PathBuf,
     /// First byte.
     pub offset: u64,
@@ -119,6 +120,7 @@ pub struct JobStatus {
     /// Life-cycle state.
     pub state: JobState,
     /// Source path.
+    #[serde(serialize_with = "crate::os_path::lossy")]
     pub input: PathBuf,
     /// Output codec.
     pub codec: &'static str,
@@ -157,6 +159,7 @@ pub struct JobStatus {
     /// Bandwidth estimate for the master playlist, bits/s.
     pub bandwidth: u64,
     /// The finished file, once verified.
+    #[serde(serialize_with = "crate::os_path::lossy_option")]
     pub final_path: Option<PathBuf>,
     /// Why the job failed or was cancelled.
     pub error: Option<Error>,
