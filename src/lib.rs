@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod ffi;
+pub(crate) mod ffmpeg_log;
 pub mod identity;
 pub mod inspect;
 pub mod job;

@@ -50,6 +50,24 @@ fn declare_three_hours(path: &Path) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Makes every JPEG frame of an MJPEG file claim `side`x`side` pixels (its SOF0 header), as a
+/// damaged or hostile file does; the container still says `w`x`h`.
+fn claim_picture_size(path: &Path, w: u16, h: u16, side: u16) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let sof = [&[0xff, 0xc0, 0x00, 0x11, 0x08][..], &h.to_be_bytes(), &w.to_be_bytes()].concat();
+    let mut patched = 0;
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(sof.len()).position(|win| win == sof.as_slice()) {
+        let i = at + i + 5;
+        bytes[i..i + 2].copy_from_slice(&side.to_be_bytes());
+        bytes[i + 2..i + 4].copy_from_slice(&side.to_be_bytes());
+        patched += 1;
+        at = i;
+    }
+    assert!(patched > 0, "no JPEG frame header found");
+    std::fs::write(path, bytes).unwrap();
+}
+
 fn check(engine: &Engine, name: &str, input: &Path, codec: Codec, audio_stream: Option<u32>, expect: Expect) {
     let req = StreamRequest {
         input: input.to_path_buf(),
@@ -205,6 +223,18 @@ fn every_file_in_the_bad_media_corpus_upscales_or_fails_clearly() {
     let odd = make(d, "odd.mkv", &[&V, &A, t("2"), &["-vf", "scale=853:481", "-c:v", "ffv1", "-c:a", "aac"]]);
     // `scale` kept the 16:9 display aspect with pixels of 7696:7677: square at 962 lines is 1710.
     check(&engine, "853x481", &odd, Codec::H264, None, Upscaled(1710, 962));
+    let fast = make(d, "1000fps.mkv", &[&["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=1000"], &A, t("1"), h264]);
+    check(&engine, "exactly 1000 fps", &fast, Codec::H264, None, Refused(ErrorCode::BadInput, "1000.000 fps is above"));
+    let huge = make(d, "huge.mkv", &[&V, t("1"), &["-c:v", "mjpeg", "-q:v", "5"]]);
+    claim_picture_size(&huge, 320, 180, 16384);
+    check(
+        &engine,
+        "16384x16384 header",
+        &huge,
+        Codec::H264,
+        None,
+        Refused(ErrorCode::BadInput, "Picture size 16384x16384 is invalid"),
+    );
     let upright = make(d, "upright.mp4", &[&V, &A, t("2"), h264, &["-c:a", "aac"]]);
     let rotated = d.join("rotated.mp4");
     rotated_copy(&upright, &rotated, 90);

@@ -233,13 +233,15 @@ impl Job {
         }
         let rejected = self.live.lock().encoder.rejected.take();
         let full = if self.dir.is_full(self.room_needed()) { "disk full: " } else { "" };
+        let mut undecodable = false;
         let reason = match (exit, rejected) {
             // The verifier threw a segment out: the run is made again.
             (_, Some((k, why))) => format!("{full}segment {k} failed verification: {why}"),
             (Exit::Failed(code), None) => {
-                let tail = self.log_tail(first);
-                let full = if tail.contains("No space left on device") { "disk full: " } else { full };
-                format!("{full}ffmpeg failed (exit {code:?}): {tail}")
+                let log = crate::ffmpeg_log::explain(&std::fs::read_to_string(self.dir.log(first)).unwrap_or_default());
+                undecodable = log.undecodable;
+                let full = if log.disk_full { "disk full: " } else { full };
+                format!("{full}ffmpeg failed (exit {code:?}): {}", log.text)
             }
             (Exit::Success | Exit::Unknown, None) => {
                 return Err(Error::bad_input(format!(
@@ -250,7 +252,11 @@ impl Job {
         };
         *fruitless = if progressed { 0 } else { *fruitless + 1 };
         if *fruitless >= MAX_FRUITLESS_RUNS {
-            return Err(Error::ffmpeg(reason));
+            // Runs that keep failing to decode the source: the file is at fault, not ffmpeg.
+            return Err(match undecodable {
+                true => Error::bad_input(format!("the source cannot be decoded: {reason}")),
+                false => Error::ffmpeg(reason),
+            });
         }
         tracing::warn!(job = %self.id, "retrying after {reason}");
         Ok(first)
@@ -261,16 +267,6 @@ impl Job {
     fn room_needed(&self) -> u64 {
         let largest = u64::from(self.live.lock().output.sizes.iter().copied().max().unwrap_or(0));
         (2 * largest).max(1 << 20)
-    }
-
-    fn log_tail(&self, first: u32) -> String {
-        let text = std::fs::read_to_string(self.dir.log(first)).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).rev().take(2).collect();
-        if tail.is_empty() {
-            "no error output".to_owned()
-        } else {
-            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-        }
     }
 
     /// Admits every complete segment on disk that the run from `first` wrote (a backstop for
