@@ -2,7 +2,10 @@
 //!
 //! The child leads its own process group, so a kill reaches anything it starts; it gets
 //! `SIGKILL` if the thread that spawned it dies (`PR_SET_PDEATHSIG`: spawn from the engine's
-//! long-lived runtime threads); and dropping a [`Child`] kills the group. Waiting survives a host
+//! long-lived runtime threads); a watchdog in its group kills the whole group once this process
+//! is gone, however it ended (`PR_SET_PDEATHSIG` reaches the direct child only: a wrapper
+//! script that runs ffmpeg without `exec` left ffmpeg running under init); and dropping a
+//! [`Child`] kills the group. Waiting survives a host
 //! that reaps our children behind our back (.NET as PID 1): the status is then unknown, not an
 //! error.
 
@@ -86,9 +89,16 @@ impl<'a> Spawn<'a> {
             cmd.current_dir(dir);
         }
         let nice = self.nice;
-        // SAFETY: prctl and setpriority are async-signal-safe and touch no memory of the parent.
+        let life = life_pipe();
+        // SAFETY: prctl, setpriority, fork, open, dup2, execv and _exit are async-signal-safe;
+        // nothing here allocates or touches memory of the parent.
         unsafe {
             cmd.pre_exec(move || {
+                // The process group is set by now (before the closures run): the watchdog
+                // joins it, so a kill of the group ends it too.
+                if let Some(read) = life {
+                    start_watchdog(read);
+                }
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -127,6 +137,51 @@ impl<'a> Spawn<'a> {
             Output { exit, stdout: o, stderr: e }
         };
         tokio::time::timeout(timeout, run).await.map_err(|_| RunError::TimedOut(timeout))
+    }
+}
+
+/// The read end of a pipe whose write end only this process holds (both close on exec): it
+/// reads end-of-file once this process is gone, however it ended (`SIGKILL` included). `None`
+/// when no pipe could be made: children then have their direct death signal only.
+fn life_pipe() -> Option<i32> {
+    static PIPE: std::sync::OnceLock<Option<i32>> = std::sync::OnceLock::new();
+    *PIPE.get_or_init(|| {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into the array it is given; they are never closed.
+        (unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0).then_some(fds[0])
+    })
+}
+
+/// Forks, in a child about to exec, a watchdog into its process group: `/bin/sh` reading the
+/// life pipe (its fd 3) until this process is gone, then killing the group. Its stdio is
+/// `/dev/null`, so it never holds a pipe our reader waits on. Best effort: without a fork or a
+/// shell, the child keeps its direct death signal only.
+///
+/// # Safety
+/// Only between fork and exec (async-signal-safe calls, no allocation).
+unsafe fn start_watchdog(life_read: i32) {
+    const SH: &[u8] = b"/bin/sh\0";
+    const DASH_C: &[u8] = b"-c\0";
+    const SCRIPT: &[u8] = b"while read -r _ <&3; do :; done; kill -9 0\0";
+    const NULL: &[u8] = b"/dev/null\0";
+    // SAFETY: the caller's: this runs between fork and exec.
+    unsafe {
+        if libc::fork() != 0 {
+            return;
+        }
+        let null = libc::open(NULL.as_ptr().cast(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+        }
+        // dup2 onto itself keeps close-on-exec: clear it either way.
+        libc::dup2(life_read, 3);
+        libc::fcntl(3, libc::F_SETFD, 0);
+        let argv =
+            [SH.as_ptr().cast::<libc::c_char>(), DASH_C.as_ptr().cast(), SCRIPT.as_ptr().cast(), std::ptr::null()];
+        libc::execv(SH.as_ptr().cast(), argv.as_ptr());
+        libc::_exit(127);
     }
 }
 

@@ -156,3 +156,55 @@ fn a_restarted_engine_knows_its_unfinished_jobs_without_probing_their_sources_ag
     assert_eq!(run_to_end(&engine, &st.job_id).state, JobState::Done);
     assert!(!probed().contains("movie.mp4"), "{}", probed());
 }
+
+/// Every live ffmpeg working inside `dir`, whoever its parent.
+fn ffmpegs_inside(dir: &std::path::Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"));
+            comm.trim() == "ffmpeg" && cwd.is_ok_and(|c| c.starts_with(dir)) && alive(*pid)
+        })
+        .collect()
+}
+
+#[test]
+fn an_ffmpeg_behind_a_wrapper_script_dies_with_an_engine_killed_by_sigkill() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 60.0, "320x180", &[]);
+    // As rffmpeg-style setups are: a script that runs ffmpeg as its child, without exec.
+    let wrapper = dir.path().join("ffmpeg-wrapper");
+    let real = which::which("ffmpeg").unwrap();
+    std::fs::write(&wrapper, format!("#!/bin/sh\n'{}' \"$@\"\nexit $?\n", real.display())).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cache = dir.path().join("cache");
+    let mut owner = Command::new(env!("CARGO_BIN_EXE_jellyscale"))
+        .args(["upscale", "--backend", "cpu", "--preset", "slow", "--ffmpeg"])
+        .arg(&wrapper)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg(&src)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let encoder = loop {
+        assert!(Instant::now() < deadline, "the wrapped ffmpeg never started");
+        if let [pid] = ffmpegs_inside(&cache)[..] {
+            break pid;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(encoder) {
+        assert!(Instant::now() < deadline, "ffmpeg {encoder} outlived the engine behind its wrapper");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
