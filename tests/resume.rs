@@ -43,13 +43,7 @@ fn after_sigkill_a_new_engine_lists_the_job_paused_and_continues_from_disk() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    owner.kill().unwrap();
-    owner.wait().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while alive(encoder) {
-        assert!(Instant::now() < deadline, "ffmpeg outlived the process that owned it");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    kill_and_see_it_die(&mut owner, encoder);
     let on_disk: Vec<String> =
         std::fs::read_dir(&job_dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     let complete = on_disk.iter().filter(|n| n.starts_with("seg_") && n.ends_with(".ts")).count();
@@ -200,11 +194,16 @@ fn an_ffmpeg_behind_a_wrapper_script_dies_with_an_engine_killed_by_sigkill() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    kill_and_see_it_die(&mut owner, encoder);
+}
+
+/// SIGKILLs the process that owns an engine; its `encoder` must die within seconds.
+fn kill_and_see_it_die(owner: &mut std::process::Child, encoder: u32) {
     owner.kill().unwrap();
     owner.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while alive(encoder) {
-        assert!(Instant::now() < deadline, "ffmpeg {encoder} outlived the engine behind its wrapper");
+        assert!(Instant::now() < deadline, "ffmpeg {encoder} outlived the process that owned it");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
