@@ -65,6 +65,21 @@ const MAX_CUT_SEGMENTS: f64 = 3.0;
 const MAX_CUTS: usize = 6000;
 
 impl Timeline {
+    /// Why the source's frame times (read from its packets) contradict this timeline, planned
+    /// from what its header claims, if they do: its video ends long before the claimed end (a
+    /// damaged or hostile header; every segment past the video's end would wait for frames
+    /// that never come). A last frame shown for a while (a closing still) is no contradiction.
+    pub fn contradicted_by(&self, frames: &[f64]) -> Option<String> {
+        let end = frames.last().copied().unwrap_or(0.0);
+        let slack = (0.1 * self.duration).max(60.0);
+        (end + slack < self.duration).then(|| {
+            format!(
+                "the file claims to last {:.0} s but its video ends at {end:.1} s (a damaged header?)",
+                self.duration
+            )
+        })
+    }
+
     /// Number of segments: one per boundary that a frame starts at or after. The duration
     /// includes the last frame's display time, so a tail shorter than one frame starts no
     /// segment (ffmpeg would not write one).
@@ -196,6 +211,19 @@ pub fn peak_bitrate(t: &Timeline, sizes: &[u32]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_far_short_of_the_claimed_end_contradict_it() {
+        let t = |duration: f64| Timeline { duration, segment_seconds: 4, first_seconds: 4, fps: 24.0, cuts: None };
+        let two_seconds: Vec<f64> = (0..48).map(|i| f64::from(i) / 24.0).collect();
+        assert!(t(144_000.0).contradicted_by(&two_seconds).unwrap().contains("claims to last 144000 s"));
+        assert!(t(120.0).contradicted_by(&two_seconds).is_some(), "2 s of a claimed 2 min");
+        assert_eq!(t(2.0).contradicted_by(&two_seconds), None);
+        assert_eq!(t(60.0).contradicted_by(&two_seconds), None, "a closing still of a minute");
+        assert!(t(7200.0).contradicted_by(&[0.0, 6400.0]).is_some(), "13 minutes short of 2 h");
+        assert_eq!(t(7200.0).contradicted_by(&[0.0, 6500.0]), None, "under 10 % short");
+        assert!(t(10.0).contradicted_by(&[]).is_none(), "short claims are left to the runs");
+    }
 
     #[test]
     fn exact_multiple_has_no_empty_tail() {

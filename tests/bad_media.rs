@@ -50,6 +50,19 @@ fn declare_three_hours(path: &Path) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Makes the streams' DURATION tags (`HH:MM:SS.nnnnnnnnn`, written by ffmpeg's Matroska
+/// muxer) of a file that lasts 2 s claim `hms` instead.
+fn claim_tag_duration(path: &Path, hms: &str) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut patched = 0;
+    while let Some(at) = bytes.windows(9).position(|w| w == b"00:00:02.") {
+        bytes[at..at + 8].copy_from_slice(hms.as_bytes());
+        patched += 1;
+    }
+    assert!(patched > 0, "no DURATION tag found");
+    std::fs::write(path, bytes).unwrap();
+}
+
 /// Makes every JPEG frame of an MJPEG file claim `side`x`side` pixels (its SOF0 header), as a
 /// damaged or hostile file does; the container still says `w`x`h`.
 fn claim_picture_size(path: &Path, w: u16, h: u16, side: u16) {
@@ -158,6 +171,19 @@ fn every_file_in_the_bad_media_corpus_upscales_or_fails_clearly() {
     // The header claims 3 h; the video track's own DURATION tag says 2 s, and the timeline
     // follows the video: its 2 s are upscaled, every frame checked against the scan.
     check(&engine, "3 h declared in a tiny file", &liar, Codec::H264, None, Upscaled(640, 360));
+    // The header claims 3 h, the video track's own tag 40 h: the packets say 2 s. The job
+    // ends naming the claim, whether the packet read or the encoder's end shows it first.
+    let tagged_liar = make(d, "tagged-liar.mkv", &[&V, &A, t("2"), h264, &["-c:a", "aac"]]);
+    declare_three_hours(&tagged_liar);
+    claim_tag_duration(&tagged_liar, "40:00:00");
+    check(
+        &engine,
+        "40 h claimed by every tag",
+        &tagged_liar,
+        Codec::H264,
+        None,
+        Refused(ErrorCode::BadInput, "10800 s"),
+    );
 
     let m4a = make(d, "audio.m4a", &[&A, t("2"), &["-c:a", "aac"]]);
     check(&engine, "audio only", &m4a, Codec::H264, None, Refused(ErrorCode::BadInput, "no video stream"));

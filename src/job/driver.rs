@@ -244,10 +244,13 @@ impl Job {
                 format!("{full}ffmpeg failed (exit {code:?}): {}", log.text)
             }
             (Exit::Success | Exit::Unknown, None) => {
+                let k = self.live.lock().output.segments.next_missing(first).unwrap_or(first);
+                let t = &self.plan.timeline;
                 return Err(Error::bad_input(format!(
-                    "the source ends early: ffmpeg stopped before segment {} of {count} (truncated or corrupt file?)",
-                    self.live.lock().output.segments.next_missing(first).unwrap_or(first),
-                )))
+                    "the source ends early: ffmpeg stopped before segment {k} of {count}, at {:.1} s of the {:.0} s the file claims (truncated or corrupt file, or a damaged header?)",
+                    t.start(k),
+                    t.duration
+                )));
             }
         };
         *fruitless = if progressed { 0 } else { *fruitless + 1 };

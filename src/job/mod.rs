@@ -415,6 +415,15 @@ impl Job {
     /// Gives the job (and its rungs) the source's frame times once read, keeping them beside
     /// the segments; or why they could not be read (the job then cannot save its file).
     pub(crate) fn set_frames(&self, frames: std::result::Result<Arc<[f64]>, Error>) {
+        // Packets that end long before the claimed duration: the job ends, naming why.
+        let frames = frames.and_then(|f| match self.plan.timeline.contradicted_by(&f) {
+            Some(why) if self.role == Role::Upscaled => {
+                let e = Error::bad_input(why);
+                self.fail(e.clone());
+                Err(e)
+            }
+            _ => Ok(f),
+        });
         for r in &self.rungs {
             r.set_frames(frames.clone());
         }
