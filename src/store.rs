@@ -165,6 +165,9 @@ pub(crate) mod names {
     pub(crate) const MANIFEST: &str = "job.json";
     /// The source's frame times, read once (little-endian f64 seconds, ascending).
     pub(crate) const FRAMES: &str = "frames.bin";
+    /// Present while the job stands cancelled by its user: a restarted engine lists it
+    /// cancelled and does not resume it; the next start of it removes it.
+    pub(crate) const CANCELLED: &str = "cancelled";
 
     /// Segment index of a file name, if it is a complete segment of this container.
     pub(crate) fn parse_segment(name: &str, container: Container) -> Option<u32> {
@@ -470,6 +473,16 @@ impl JobDir {
                 }
             }
         }
+    }
+    /// Records whether the job stands cancelled by its user (best effort: without the record
+    /// a restarted engine lists it paused).
+    pub(crate) fn set_cancelled(&self, cancelled: bool) {
+        let marker = self.path.join(names::CANCELLED);
+        let _ = if cancelled { std::fs::write(marker, b"") } else { std::fs::remove_file(marker) };
+    }
+    /// Whether the job stood cancelled by its user.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.path.join(names::CANCELLED).is_file()
     }
     /// Removes everything (a stale job whose source changed).
     pub(crate) fn wipe(&self) {

@@ -207,3 +207,42 @@ fn kill_and_see_it_die(owner: &mut std::process::Child, encoder: u32) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_job_cancelled_before_a_restart_is_listed_cancelled_after_it_and_a_start_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = clip(dir.path(), "movie.mp4", 30.0, "320x180", &[]);
+    let mut cfg = Config { cpu_preset: "slow".into(), ..config(dir.path(), 2) };
+    let (id, made) = {
+        let engine = Engine::new(cfg.clone()).unwrap();
+        let st = engine.start(request(&src, Codec::H264)).unwrap();
+        engine.block_on(engine.wait_segment(&st.job_id, 1, Duration::from_secs(60))).unwrap();
+        engine.cancel(&st.job_id).unwrap();
+        let end = run_to_end(&engine, &st.job_id);
+        assert_eq!(end.state, JobState::Cancelled);
+        (st.job_id, end.segments_ready)
+    };
+    // Even an engine that resumes unfinished jobs by itself leaves this one as its user did.
+    cfg.resume_unfinished = true;
+    cfg.cpu_preset = "ultrafast".into();
+    let engine = Engine::new(cfg).unwrap();
+    let listed = engine.list();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let end = run_to_end(&engine, &id);
+    assert_eq!(end.state, JobState::Cancelled, "{end:?}");
+    std::thread::sleep(Duration::from_secs(2));
+    let later = engine.status(&id).unwrap();
+    assert_eq!((later.state, later.segments_ready), (JobState::Cancelled, end.segments_ready), "it went on");
+    assert!(ffmpeg_children(std::process::id(), dir.path()).is_empty(), "an encoder runs for it");
+    // Its segments stay for a start, which wants it again: it goes on from them and finishes.
+    let kept = std::fs::read_dir(dir.path().join("cache").join(&id))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("seg_"))
+        .count();
+    assert!(kept as u32 >= made.min(2), "{kept} of {made} segments kept");
+    let st = engine.start(request(&src, Codec::H264)).unwrap();
+    assert_eq!(st.job_id, id);
+    let done = run_to_end(&engine, &id);
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+}

@@ -180,6 +180,8 @@ impl EngineHandle {
         }
         std::fs::create_dir_all(&spec.dir.path)
             .map_err(|e| Error::io("cannot create job folder", &spec.dir.path, e))?;
+        // Whatever its user cancelled before, a start wants it again.
+        spec.dir.set_cancelled(false);
         spec.manifest.identity = Some(
             SourceIdentity::of(&spec.plan.input)
                 .map_err(|e| Error::bad_input(format!("input not readable: {}: {e}", spec.plan.input.display())))?,
@@ -300,9 +302,13 @@ impl EngineHandle {
                 }
                 continue;
             }
-            let paused = !self.shared.config.resume_unfinished;
+            let cancelled = dir.is_cancelled();
+            let paused = cancelled || !self.shared.config.resume_unfinished;
             let job = self.register(&mut self.shared.jobs.lock(), spec, 0, paused);
-            if job.state() != JobState::Done {
+            if cancelled {
+                // Listed as its user left it; its segments stay for a later start.
+                job.cancel();
+            } else if job.state() != JobState::Done {
                 self.read_frames_for(&job);
             }
             tracing::info!(job = %name, state = ?job.state(), "found job on disk");
@@ -407,7 +413,7 @@ impl EngineHandle {
 
     /// Cancels a job: its ffmpeg is killed, no finished file appears, segments stay for reuse.
     pub fn cancel(&self, id: &str) -> Result<()> {
-        self.job(id)?.cancel();
+        self.job(id)?.cancel_for_good();
         Ok(())
     }
 }

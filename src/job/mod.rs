@@ -468,6 +468,15 @@ impl Job {
         self.fail(Error::new(ErrorCode::Cancelled, "cancelled"));
     }
 
+    /// [`Job::cancel`] as its user asks it: it stays cancelled across a restart of the engine
+    /// (listed cancelled, not resumed) until it is started again.
+    pub(crate) fn cancel_for_good(&self) {
+        if self.role == Role::Upscaled {
+            self.dir.set_cancelled(true);
+        }
+        self.cancel();
+    }
+
     /// Stops the job (and its rungs) with `error` as the reason, as [`Job::cancel`] stops it.
     pub fn fail(&self, error: Error) {
         let _ = self.stopping.set(error.clone());
