@@ -13,10 +13,21 @@ fn with_query(uri: &str, query: &str) -> String {
     }
 }
 
-/// Checks a query that goes onto every playlist URI: printable URI characters only (RFC 3986:
-/// unreserved, sub-delims, `%`, `:`, `@`, `/`, `?`), so nothing can break a playlist line or add
-/// one.
+/// The longest query a playlist carries: it is repeated on every line (a 48 h timeline has
+/// tens of thousands), so its length multiplies the playlist's; Jellyfin's stream queries are
+/// a few hundred bytes.
+pub(crate) const MAX_QUERY: usize = 2048;
+
+/// Checks a query that goes onto every playlist URI: at most [`MAX_QUERY`] bytes of printable
+/// URI characters only (RFC 3986: unreserved, sub-delims, `%`, `:`, `@`, `/`, `?`), so nothing
+/// can break a playlist line or add one, or blow a playlist up.
 pub(crate) fn check_query(query: &str) -> crate::error::Result<()> {
+    if query.len() > MAX_QUERY {
+        return Err(crate::error::Error::invalid(format!(
+            "uri_query is {} bytes, over the {MAX_QUERY} a playlist repeats on every line",
+            query.len()
+        )));
+    }
     let ok = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%:@/?".contains(c);
     match query.chars().find(|&c| !ok(c)) {
         None => Ok(()),
@@ -112,6 +123,9 @@ mod tests {
     #[test]
     fn a_query_that_could_break_a_line_is_refused() {
         assert!(check_query("?ApiKey=abc&PlaySessionId=1%20x").is_ok());
+        assert!(check_query(&format!("?a={}", "b".repeat(MAX_QUERY - 3))).is_ok());
+        let long = check_query(&format!("?a={}", "b".repeat(MAX_QUERY))).unwrap_err();
+        assert!(long.message.contains("over the 2048"), "{}", long.message);
         for bad in ["a\nb", "a\r", "a b", "a\"b", "a#b", "é"] {
             assert!(check_query(bad).is_err(), "{bad:?}");
         }
