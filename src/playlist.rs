@@ -38,6 +38,31 @@ pub(crate) fn check_query(query: &str) -> crate::error::Result<()> {
 /// Name of the fMP4 init section in the media playlist (relative).
 pub(crate) const INIT_URI: &str = "init.mp4";
 
+/// The most a media playlist may take: a 48 h source at 1 s segments with a 300-byte query
+/// takes 58 MiB; past the bound a request is refused instead of built.
+pub(crate) const MAX_PLAYLIST_BYTES: usize = 64 << 20;
+
+/// What the media playlist of `t` with `query` takes, at most.
+fn playlist_bytes(t: &Timeline, query: &str) -> usize {
+    256 + query.len() + t.count() as usize * (36 + query.len())
+}
+
+/// Refuses a media playlist larger than [`MAX_PLAYLIST_BYTES`] (a long timeline of short
+/// segments times a long query).
+pub(crate) fn check_size(t: &Timeline, query: &str) -> crate::error::Result<()> {
+    let bytes = playlist_bytes(t, query);
+    if bytes > MAX_PLAYLIST_BYTES {
+        return Err(crate::error::Error::invalid(format!(
+            "a playlist of {} segments with a {}-byte query would take {} MiB, over the {} MiB a playlist may",
+            t.count(),
+            query.len(),
+            bytes >> 20,
+            MAX_PLAYLIST_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
 /// The full-length VOD media playlist: every segment listed from the start, ENDLIST present,
 /// `query` appended to every URI (authentication tokens travel that way).
 pub(crate) fn media_playlist(t: &Timeline, container: Container, query: &str) -> String {
@@ -47,7 +72,7 @@ pub(crate) fn media_playlist(t: &Timeline, container: Container, query: &str) ->
     let ext = container.segment_ext();
     // Written straight into one buffer sized for it: a two-hour film has 1800 entries and the
     // C ABI builds its playlist on every request.
-    let mut out = String::with_capacity(256 + q.len() + count as usize * (36 + q.len()));
+    let mut out = String::with_capacity(playlist_bytes(t, q));
     let version = if container == Container::Mp4 { 7 } else { 3 };
     let _ = write!(
         out,
@@ -126,6 +151,13 @@ mod tests {
         assert!(check_query(&format!("?a={}", "b".repeat(MAX_QUERY - 3))).is_ok());
         let long = check_query(&format!("?a={}", "b".repeat(MAX_QUERY))).unwrap_err();
         assert!(long.message.contains("over the 2048"), "{}", long.message);
+        // 48 h at 1 s segments: a 300-byte query fits, 2000 bytes do not.
+        let t = Timeline { duration: 48.0 * 3600.0, segment_seconds: 1, first_seconds: 1, fps: 24.0, cuts: None };
+        assert!(check_size(&t, &"q".repeat(300)).is_ok());
+        let e = check_size(&t, &"q".repeat(2000)).unwrap_err();
+        assert!(e.message.contains("172800 segments with a 2000-byte query"), "{}", e.message);
+        let built = media_playlist(&t, Container::Ts, &"q".repeat(300));
+        assert!(built.len() <= playlist_bytes(&t, &"q".repeat(300)), "the estimate is a bound");
         for bad in ["a\nb", "a\r", "a b", "a\"b", "a#b", "é"] {
             assert!(check_query(bad).is_err(), "{bad:?}");
         }

@@ -165,7 +165,7 @@ pub async fn resolve(
     let text = |mime, body| Ok(Reply::Text { mime, body });
     match resource {
         Resource::Master => text(PLAYLIST_MIME, engine.master_playlist(job.id(), query)?),
-        Resource::Media => text(PLAYLIST_MIME, job.media_playlist(query).to_string()),
+        Resource::Media => text(PLAYLIST_MIME, job.media_playlist(query)?.to_string()),
         Resource::Status => {
             text("application/json", serde_json::to_string(&job.status().without_paths()).unwrap_or_default())
         }

@@ -231,7 +231,7 @@ impl EngineHandle {
     /// The job's full-length VOD media playlist with `query` on every URI.
     pub fn playlist(&self, id: &str, query: &str) -> Result<String> {
         playlist::check_query(query)?;
-        Ok(self.job(id)?.media_playlist(query).to_string())
+        Ok(self.job(id)?.media_playlist(query)?.to_string())
     }
 
     /// The master playlist: the upscaled variant first, then its cheaper rungs (at

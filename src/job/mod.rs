@@ -212,16 +212,18 @@ impl Job {
         self.role
     }
 
-    /// The full-length VOD media playlist with `query` on every URI (built once per query).
-    pub fn media_playlist(&self, query: &str) -> Arc<str> {
+    /// The full-length VOD media playlist with `query` on every URI (built once per query);
+    /// refused when it would be too large to build.
+    pub fn media_playlist(&self, query: &str) -> Result<Arc<str>> {
+        crate::playlist::check_size(&self.plan.timeline, query)?;
         let mut cached = self.playlist.lock();
         match cached.as_ref() {
-            Some((q, text)) if q == query => text.clone(),
+            Some((q, text)) if q == query => Ok(text.clone()),
             _ => {
                 let text: Arc<str> =
                     crate::playlist::media_playlist(&self.plan.timeline, self.dir.container, query).into();
                 *cached = Some((query.to_owned(), text.clone()));
-                text
+                Ok(text)
             }
         }
     }
