@@ -110,6 +110,15 @@ async fn serve_path(
     }
 }
 
+/// A shared text as a response body, without a copy.
+struct Shared(std::sync::Arc<str>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 fn error_response(e: Error) -> Response {
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, [(header::CONTENT_TYPE, "application/json")], e.to_json()).into_response()
@@ -123,7 +132,8 @@ async fn respond(reply: Reply) -> Result<Response, Error> {
     }
     let built = match reply {
         Reply::Text { mime, body } => {
-            builder.header(header::CONTENT_TYPE, mime).header(header::CACHE_CONTROL, "no-cache").body(Body::from(body))
+            let body = Body::from(axum::body::Bytes::from_owner(Shared(body)));
+            builder.header(header::CONTENT_TYPE, mime).header(header::CACHE_CONTROL, "no-cache").body(body)
         }
         Reply::File { mime, file, offset, length, .. } => {
             let mut file = tokio::fs::File::from_std(file);

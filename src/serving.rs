@@ -23,8 +23,8 @@ pub enum Reply {
     Text {
         /// Content type.
         mime: &'static str,
-        /// The body.
-        body: String,
+        /// The body, shared: every request for the same playlist gets the job's one copy.
+        body: std::sync::Arc<str>,
     },
     /// Bytes of a file: `length` bytes from `offset` of `file`, which is `total` bytes of
     /// stream (a segment inside a finished file is its own whole resource).
@@ -164,10 +164,10 @@ pub async fn resolve(
     }
     let text = |mime, body| Ok(Reply::Text { mime, body });
     match resource {
-        Resource::Master => text(PLAYLIST_MIME, engine.master_playlist(job.id(), query)?),
-        Resource::Media => text(PLAYLIST_MIME, job.media_playlist(query)?.to_string()),
+        Resource::Master => text(PLAYLIST_MIME, engine.master_playlist(job.id(), query)?.into()),
+        Resource::Media => text(PLAYLIST_MIME, job.media_playlist(query)?),
         Resource::Status => {
-            text("application/json", serde_json::to_string(&job.status().without_paths()).unwrap_or_default())
+            text("application/json", serde_json::to_string(&job.status().without_paths()).unwrap_or_default().into())
         }
         Resource::Init => send(job.wait_init(timeout).await?, "video/mp4", range),
         Resource::Segment(k, container) => {

@@ -19,7 +19,7 @@ fn reply_json(reply: Reply) -> String {
     let content_range = reply.content_range();
     match reply {
         Reply::Text { mime, body } => serde_json::json!({
-            "http_status": status, "mime": mime, "cache_control": "no-cache", "body": body,
+            "http_status": status, "mime": mime, "cache_control": "no-cache", "body": &*body,
         }),
         Reply::File { mime, file, offset, length, total, .. } => serde_json::json!({
             "http_status": status, "mime": mime, "fd": file.into_raw_fd(), "offset": offset,
