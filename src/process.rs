@@ -169,15 +169,16 @@ unsafe fn start_watchdog(life_read: i32) {
         if libc::fork() != 0 {
             return;
         }
+        // The pipe to fd 3 first: it may be one of 0..2 in a host that closed its stdio. A dup2
+        // onto itself keeps close-on-exec: cleared either way.
+        libc::dup2(life_read, 3);
+        libc::fcntl(3, libc::F_SETFD, 0);
         let null = libc::open(NULL.as_ptr().cast(), libc::O_RDWR);
         if null >= 0 {
             for fd in 0..3 {
                 libc::dup2(null, fd);
             }
         }
-        // dup2 onto itself keeps close-on-exec: clear it either way.
-        libc::dup2(life_read, 3);
-        libc::fcntl(3, libc::F_SETFD, 0);
         let argv =
             [SH.as_ptr().cast::<libc::c_char>(), DASH_C.as_ptr().cast(), SCRIPT.as_ptr().cast(), std::ptr::null()];
         libc::execv(SH.as_ptr().cast(), argv.as_ptr());
