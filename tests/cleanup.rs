@@ -102,7 +102,19 @@ fn a_touched_or_replaced_source_leaves_no_superseded_file_behind() {
     let src = common::media::matroska_ms(dir.path(), "film.mkv", 4, "160x90");
     let other = common::media::matroska_ms(dir.path(), "other.mkv", 4, "160x90");
     let cfg = config(dir.path(), 2);
+    // A file saved, then its source touched while no engine ran: the next engine's look at
+    // its cache removes the file and folder, which nothing can ask for again.
+    let (gone_id, gone) = {
+        let engine = Engine::new(cfg.clone()).unwrap();
+        let st = engine.start(request(&src, Codec::H264)).unwrap();
+        let done = run_to_end(&engine, &st.job_id);
+        (st.job_id, done.final_path.unwrap())
+    };
+    let later = std::time::SystemTime::now() + Duration::from_secs(2);
+    std::fs::File::open(&src).unwrap().set_modified(later).unwrap();
     let engine = Engine::new(cfg.clone()).unwrap();
+    assert!(!gone.exists(), "the file of a source touched while the engine was away stayed");
+    assert!(!cfg.cache_dir.join(&gone_id).exists());
     let finish = |input: &Path| {
         let st = engine.start(request(input, Codec::H264)).unwrap();
         let done = run_to_end(&engine, &st.job_id);

@@ -297,8 +297,9 @@ impl EngineHandle {
                 if spec.manifest.source_size != manifest.source_size
                     || spec.manifest.source_mtime_ns != manifest.source_mtime_ns
                 {
+                    // Its folder and its finished file, which no manifest would name any more.
                     tracing::info!(job = %name, "source changed since its segments were made: discarding them");
-                    dir.wipe();
+                    self.remove_superseded(&spec.plan.input, spec.manifest.source_size, spec.manifest.source_mtime_ns);
                 }
                 continue;
             }
