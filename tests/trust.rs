@@ -230,5 +230,8 @@ fn an_empty_rung_segment_left_on_disk_is_made_again_and_never_served() {
     std::fs::write(&a, &whole).unwrap();
     std::fs::write(&b, &again).unwrap();
     assert_eq!(frame_count(&b), frame_count(&a), "the segment made again holds its frames");
-    assert_eq!(frame_times(&b), frame_times(&a));
+    // The same frames at their times, within the contract's tick (one ffmpeg stamps them to
+    // 0.1 ms, another to the millisecond).
+    let (made, again) = (frame_times(&a), frame_times(&b));
+    assert!(made.iter().zip(&again).all(|(x, y)| (x - y).abs() <= 0.0015), "{made:?}\n{again:?}");
 }
