@@ -238,15 +238,22 @@ pub(crate) fn stored(cache_dir: &Path, final_dir: &Path) -> Vec<Stored> {
             });
         }
     }
-    for e in std::fs::read_dir(cache_dir).into_iter().flatten().flatten() {
-        let is_job = e.file_name().len() == 32 && e.metadata().is_ok_and(|m| m.is_dir());
-        if is_job && e.path() != final_dir {
-            let (mut bytes, mut newest) = (0, e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH));
-            walk(&e.path(), &mut bytes, &mut newest);
-            out.push(Stored { path: e.path(), bytes, modified: newest });
-        }
+    for path in job_folders(cache_dir).filter(|p| p != final_dir) {
+        let (mut bytes, mut newest) = (0, path.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH));
+        walk(&path, &mut bytes, &mut newest);
+        out.push(Stored { path, bytes, modified: newest });
     }
     out
+}
+
+/// The job folders in `cache_dir`: those named by a job id (32 characters).
+fn job_folders(cache_dir: &Path) -> impl Iterator<Item = PathBuf> {
+    std::fs::read_dir(cache_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().len() == 32 && e.metadata().is_ok_and(|m| m.is_dir()))
+        .map(|e| e.path())
 }
 
 /// The job folders in `cache_dir` made from `input` as it no longer is (its size or time
@@ -254,18 +261,12 @@ pub(crate) fn stored(cache_dir: &Path, final_dir: &Path) -> Vec<Stored> {
 /// source gets a new job, so nothing can ask for these again. A source that is missing (a
 /// share not mounted) supersedes nothing: this is asked with the file as it is now.
 pub(crate) fn superseded(cache_dir: &Path, input: &Path, size: u64, mtime_ns: i128) -> Vec<(PathBuf, Option<PathBuf>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(cache_dir).into_iter().flatten().flatten() {
-        if e.file_name().len() != 32 || !e.metadata().is_ok_and(|m| m.is_dir()) {
-            continue;
-        }
-        let dir = JobDir { path: e.path(), container: Container::Ts };
-        let Some(m) = dir.read_manifest() else { continue };
-        if m.input == input && (m.source_size, m.source_mtime_ns) != (size, mtime_ns) {
-            out.push((dir.path, m.final_path));
-        }
-    }
-    out
+    job_folders(cache_dir)
+        .filter_map(|path| {
+            let m = JobDir { path: path.clone(), container: Container::Ts }.read_manifest()?;
+            (m.input == input && (m.source_size, m.source_mtime_ns) != (size, mtime_ns)).then_some((path, m.final_path))
+        })
+        .collect()
 }
 
 /// [`tempfile_in`]'s name for a temp file of `target` (a file name).

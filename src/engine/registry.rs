@@ -399,8 +399,8 @@ impl EngineHandle {
     fn remove_superseded(&self, input: &std::path::Path, size: u64, mtime_ns: i128) {
         let final_dir = self.shared.config.final_dir();
         for (dir, finished) in store::superseded(&self.shared.config.cache_dir, input, size, mtime_ns) {
-            // Only a file the engine saved in its output folder, never one elsewhere.
             self.forget_stored(&dir);
+            // Only a file the engine saved in its output folder, never one elsewhere.
             if let Some(file) = finished.filter(|f| f.parent() == Some(final_dir.as_path())) {
                 if std::fs::remove_file(&file).is_ok() {
                     tracing::info!(path = %file.display(), "removed the finished file of a source that changed since");
